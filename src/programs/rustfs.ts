@@ -1,0 +1,33 @@
+import { createServer } from "node:http"
+import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { withLogging } from "../services/Logging.js"
+import { RustfsConfig, rustfsConfig } from "../services/RustfsConfig.js"
+import { RustfsAppLive, RustfsDatabaseLive, rustfsServe } from "../services/RustfsServer.js"
+
+/** The RustFS role: the file archive on port 8099. */
+const main = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const config = yield* rustfsConfig
+    const server = NodeHttpServer.layer(() => createServer({ requestTimeout: 0 }), { port: config.port, host: config.host })
+    const announce = Layer.effectDiscard(
+      Effect.gen(function*() {
+        const c = yield* RustfsConfig
+        yield* Effect.logInfo("rustfs listening", {
+          url: `http://${c.host}:${c.port}`,
+          auth: c.requireApiKey ? "api keys" : "off (development)",
+          encryption: c.masterKey._tag === "Some" ? "age (X25519)" : "off",
+          share_links: c.signingKey._tag === "Some" ? "on" : "off (RUSTFS_SIGNING_KEY unset)"
+        })
+      })
+    )
+    return rustfsServe(config.maxUploadBytes).pipe(
+      Layer.provide(RustfsAppLive),
+      Layer.merge(announce.pipe(Layer.provide(RustfsConfig.Default))),
+      Layer.provide(server),
+      Layer.provide(RustfsDatabaseLive)
+    )
+  })
+)
+
+NodeRuntime.runMain(Layer.launch(main).pipe(withLogging("RUSTFS_LOG_LEVEL")), { disablePrettyLogger: true })

@@ -1,0 +1,138 @@
+import { createHash, randomUUID } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { finished as streamFinished, pipeline } from "node:stream/promises"
+import type { Writable } from "node:stream"
+import { Data, Effect, Option, Stream } from "effect"
+import * as Age from "./Age.js"
+import { RustfsConfig } from "./RustfsConfig.js"
+
+export class BlobError extends Data.TaggedError("BlobError")<{ readonly op: string; readonly cause: unknown }> {}
+export class BlobTooLarge extends Data.TaggedError("BlobTooLarge")<{ readonly limit: number }> {}
+
+export interface Received {
+  readonly tmp: string
+  readonly sha256: string
+  readonly size: number
+  /** The first bytes of the plaintext, for content sniffing. */
+  readonly head: Buffer
+}
+
+const HEAD_BYTES = 4100
+
+/**
+ * Blobs on disk under the data dir: `blobs/<hex(tenant)>/<id[0:2]>/<id>`. Uploads stream into
+ * `tmp/` (hashing on the way, encrypting when asked), are fsynced, then renamed into place, so a
+ * crash never leaves a partial blob where a reader could see it; `tmp/` is emptied at start.
+ */
+export class BlobStore extends Effect.Service<BlobStore>()("rustfs/BlobStore", {
+  effect: Effect.gen(function*() {
+    const config = yield* RustfsConfig
+    const blobsDir = path.join(config.dataDir, "blobs")
+    const tmpDir = path.join(config.dataDir, "tmp")
+    const io = <A>(op: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => new BlobError({ op, cause }) })
+
+    yield* io("init", async () => {
+      await fs.promises.mkdir(blobsDir, { recursive: true, mode: 0o700 })
+      await fs.promises.rm(tmpDir, { recursive: true, force: true })
+      await fs.promises.mkdir(tmpDir, { recursive: true, mode: 0o700 })
+    })
+
+    const blobPath = (tenant: string, fileId: string) =>
+      path.join(blobsDir, Buffer.from(tenant, "utf8").toString("hex"), fileId.slice(0, 2), fileId)
+
+    const fsyncDir = (dir: string) =>
+      fs.promises.open(dir, "r").then((fh) => fh.sync().finally(() => fh.close()))
+
+    const receive = <E>(content: Stream.Stream<Uint8Array, E>, options: { readonly maxBytes: number; readonly encryptTo: Option.Option<string> }) =>
+      Effect.gen(function*() {
+        const tmp = path.join(tmpDir, randomUUID() + ".part")
+        const hasher = createHash("sha256")
+        const headChunks: Array<Buffer> = []
+        let headLen = 0
+        let size = 0
+        const file = fs.createWriteStream(tmp, { flags: "wx", mode: 0o600, flush: true })
+        const encrypt = Option.map(options.encryptTo, (r) => Age.encryptStream([r]))
+        const entry: Writable = Option.getOrElse(encrypt, () => file)
+        const finished = Option.match(encrypt, { onNone: () => streamFinished(file), onSome: (t) => pipeline(t, file) })
+        finished.catch(() => undefined)
+
+        const write = (chunk: Uint8Array) =>
+          Effect.async<void, BlobError>((resume) => {
+            if (entry.write(chunk)) return resume(Effect.void)
+            const onDrain = () => {
+              entry.off("error", onError)
+              resume(Effect.void)
+            }
+            const onError = (cause: unknown) => {
+              entry.off("drain", onDrain)
+              resume(Effect.fail(new BlobError({ op: "write", cause })))
+            }
+            entry.once("drain", onDrain)
+            entry.once("error", onError)
+          })
+
+        const body = Stream.runForEach(content, (chunk): Effect.Effect<void, BlobError | BlobTooLarge> => {
+          size += chunk.length
+          if (size > options.maxBytes) return Effect.fail(new BlobTooLarge({ limit: options.maxBytes }))
+          hasher.update(chunk)
+          if (headLen < HEAD_BYTES) {
+            const part = Buffer.from(chunk.subarray(0, HEAD_BYTES - headLen))
+            headChunks.push(part)
+            headLen += part.length
+          }
+          return write(chunk)
+        }).pipe(
+          Effect.zipRight(io("finish", () => {
+            entry.end()
+            return finished
+          }))
+        )
+
+        return yield* body.pipe(
+          Effect.map(() => ({ tmp, sha256: hasher.digest("hex"), size, head: Buffer.concat(headChunks) })),
+          Effect.onExit((exit) =>
+            exit._tag === "Success" ? Effect.void : Effect.promise(() => {
+              entry.destroy()
+              file.destroy()
+              return fs.promises.rm(tmp, { force: true })
+            })
+          )
+        )
+      })
+
+    const commit = (tmp: string, tenant: string, fileId: string) =>
+      io("commit", async () => {
+        const dest = blobPath(tenant, fileId)
+        await fs.promises.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 })
+        await fs.promises.rename(tmp, dest)
+        await fsyncDir(path.dirname(dest))
+      })
+
+    const discard = (tmp: string) => Effect.promise(() => fs.promises.rm(tmp, { force: true }))
+
+    const remove = (tenant: string, fileId: string) => io("remove", () => fs.promises.rm(blobPath(tenant, fileId), { force: true }))
+
+    /** Replaces a blob with new content written by `write`, atomically (used by key rotation). */
+    const rewrite = (tenant: string, fileId: string, write: (tmp: string) => Promise<void>) =>
+      io("rewrite", async () => {
+        const tmp = path.join(tmpDir, randomUUID() + ".part")
+        try {
+          await write(tmp)
+          const dest = blobPath(tenant, fileId)
+          await fs.promises.rename(tmp, dest)
+          await fsyncDir(path.dirname(dest))
+        } finally {
+          await fs.promises.rm(tmp, { force: true })
+        }
+      })
+
+    const checkWritable = io("probe", async () => {
+      const probe = path.join(tmpDir, ".probe-" + randomUUID())
+      await fs.promises.writeFile(probe, "ok")
+      await fs.promises.rm(probe, { force: true })
+    })
+
+    return { blobPath, receive, commit, discard, remove, rewrite, checkWritable, tmpDir } as const
+  })
+}) {}
