@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { readFileSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -86,11 +87,27 @@ const readPostmasterPid = async (dir: string) => {
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0)
-    return true
   } catch {
     return false
   }
+  // an exited process not yet reaped by init is a zombie: as good as gone
+  return !/^\d+ \(.*\) Z/s.test(readFileSyncOr(`/proc/${pid}/stat`))
 }
+
+const readFileSyncOr = (file: string) => {
+  try {
+    return readFileSync(file, "utf8")
+  } catch {
+    return ""
+  }
+}
+
+/** The postmaster removes its pid file just before exiting: give it a moment. */
+const waitGone = (pid: number) =>
+  Effect.promise(async () => {
+    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50))
+    return !alive(pid)
+  })
 
 /** Stop any server a failed test left behind (immediate shutdown). */
 const killLeftovers = async (root: string) => {
@@ -120,7 +137,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await killLeftovers(tmpRoot)
   await fs.rm(tmpRoot, { recursive: true, force: true })
-  if (childDir !== "") await fs.rm(childDir, { recursive: true, force: true })
+  if (childDir !== "") {
+    await fs.rm(childDir, { recursive: true, force: true })
+    await fs.rmdir(path.dirname(childDir)).catch(() => undefined) // only when no other run uses it
+  }
 })
 
 const query = <A extends object>(url: Redacted.Redacted<string>, f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
@@ -206,7 +226,7 @@ describe("EmbeddedPostgres", () => {
           const rows = yield* sql<{ readonly v: string }>`select v from crash_test`
           expect(rows).toEqual([{ v: "committed before kill -9" }])
           // the orphan was stopped and a fresh server started
-          expect(alive(orphan!)).toBe(false)
+          expect(yield* waitGone(orphan!)).toBe(true)
           const current = yield* Effect.promise(() => readPostmasterPid(dir))
           expect(current).toBeDefined()
           expect(current).not.toBe(orphan)

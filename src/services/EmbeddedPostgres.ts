@@ -226,6 +226,16 @@ const procStartTime = (pid: number): string | undefined => {
   }
 }
 
+/** An exited process its parent has not reaped yet. */
+const isZombie = (pid: number): boolean => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")
+  } catch {
+    return false
+  }
+}
+
 const selfHolder = (): Holder => ({ pid: process.pid, boot: readBootId(), start: procStartTime(process.pid) })
 
 const parseHolder = (text: string): Holder | undefined => {
@@ -254,7 +264,7 @@ const holderAlive = (h: Holder): boolean => {
     const now = procStartTime(h.pid)
     if (now !== undefined && now !== h.start) return false
   }
-  return true
+  return !isZombie(h.pid)
 }
 
 const sameHolder = (a: Holder, b: Holder) => a.pid === b.pid && a.boot === b.boot && a.start === b.start
@@ -269,7 +279,7 @@ const sameHolder = (a: Holder, b: Holder) => a.pid === b.pid && a.boot === b.boo
 const withDirLock = <A, E, R>(paths: Paths, timeout: Duration.DurationInput, body: Effect.Effect<A, E, R>) => {
   const me = selfHolder()
   const mine = JSON.stringify({ ...me, token: randomBytes(8).toString("hex") })
-  const deadline = Date.now() + Duration.toMillis(timeout)
+  let deadline = 0
 
   const breakStale = (seen: string) =>
     Effect.promise(async () => {
@@ -325,7 +335,8 @@ const withDirLock = <A, E, R>(paths: Paths, timeout: Duration.DurationInput, bod
               )
             )
           }
-          yield* sleepLive(100)
+          // waiting may be interrupted (nothing is held yet); the O_EXCL create itself may not
+          yield* Effect.interruptible(sleepLive(100))
           return yield* attempt
         })
       })
@@ -337,7 +348,12 @@ const withDirLock = <A, E, R>(paths: Paths, timeout: Duration.DurationInput, bod
     if (current === mine) await fs.rm(paths.lockFile, { force: true })
   })
 
-  return Effect.acquireUseRelease(attempt, () => body, () => release)
+  const acquire = Effect.suspend(() => {
+    deadline = Date.now() + Duration.toMillis(timeout)
+    return attempt
+  })
+
+  return Effect.acquireUseRelease(acquire, () => body, () => release)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -505,6 +521,8 @@ const prepareDir = (paths: Paths, ids: Ids | undefined, osUser: string) =>
           fail(`the embedded PostgreSQL directory ${paths.dir} is not writable: ${errText(cause)}. Choose a writable data dir.`, cause)
       })
     }
+    // PostgreSQL refuses a data dir readable by others (e.g. one restored with 0755)
+    yield* Effect.promise(() => fs.chmod(paths.dataDir, 0o700).catch(() => undefined))
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -645,6 +663,8 @@ const postmasterState = (dataDir: string, pid: number) =>
     } catch (e) {
       if (errnoCode(e) === "ESRCH") return "gone"
     }
+    // a crashed postmaster nobody reaped: PostgreSQL would take it for a live one
+    if (isZombie(pid)) return "foreign"
     try {
       const [cwd, real] = await Promise.all([fs.readlink(`/proc/${pid}/cwd`), fs.realpath(dataDir)])
       return cwd === real ? "running" : "foreign"
@@ -679,7 +699,8 @@ const pgCtlStop = (bin: Binaries, paths: Paths, ids: Ids | undefined) =>
  * - a fast shutdown is a clean shutdown (checkpoint, no crash recovery on the next start)
  *   and costs well under a second; it also rolls back whatever the dead owner left open.
  * A stale postmaster.pid (process gone) is left to PostgreSQL, which ignores it; one whose pid
- * now belongs to an unrelated process is removed, otherwise PostgreSQL would refuse to start.
+ * now belongs to an unrelated process (or to an unreaped zombie) is removed, otherwise
+ * PostgreSQL would refuse to start.
  */
 const takeOverOrphan = (bin: Binaries, paths: Paths, ids: Ids | undefined) =>
   Effect.gen(function*() {
@@ -852,18 +873,18 @@ export const start = Effect.fn("EmbeddedPostgres.start")(function*(options: Embe
 
       // an auto-chosen port can be taken between probing and binding: try a few
       let port = 0
+      let started = false
       let lastDetail = ""
-      for (let attempt = 0; attempt < (options.port === undefined ? 4 : 1); attempt++) {
+      for (let attempt = 0; !started && attempt < (options.port === undefined ? 4 : 1); attempt++) {
         port = options.port ?? (yield* freePort)
         const r = yield* startServer(bin, paths, ids, port, options.settings ?? {}, startTimeoutSeconds, creds.password)
-        if (r.ok) {
-          lastDetail = ""
-          break
+        if (r.ok) started = true
+        else {
+          lastDetail = r.detail
+          if (!/could not bind|address already in use|could not create any TCP\/IP sockets/i.test(r.detail)) break
         }
-        lastDetail = r.detail
-        if (!/could not bind|address already in use|could not create any TCP\/IP sockets/i.test(r.detail)) break
       }
-      if (lastDetail !== "") {
+      if (!started) {
         return yield* Effect.fail(
           fail(`the embedded PostgreSQL in ${paths.dataDir} failed to start on 127.0.0.1:${port}:\n${lastDetail}`)
         )

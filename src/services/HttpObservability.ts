@@ -1,5 +1,5 @@
 import { HttpApi, HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import type { HttpApp } from "@effect/platform"
+import { HttpApp } from "@effect/platform"
 import { randomUUID } from "node:crypto"
 import { Clock, Effect, Metric, Option } from "effect"
 import { currentRequestId } from "./RequestContext.js"
@@ -41,8 +41,16 @@ export const observe = (options: {
     const requestId = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID()
     const route = options.routeOf(request.method, request.url)
     const limit = options.uploadLimit(request.method, route) ?? options.maxJsonBytes
+    // The response is written before this middleware regains control, so the id goes in as a pre-response hook.
+    yield* HttpApp.appendPreResponseHandler((_req, res) => Effect.succeed(HttpServerResponse.setHeader(res, "x-request-id", requestId)))
     const start = yield* Clock.currentTimeNanos
-    const response = yield* app.pipe(
+    const declared = Number(request.headers["content-length"] ?? "0")
+    const response = declared > limit
+      ? HttpServerResponse.unsafeJson(
+        { error: "payload_too_large", message: `request body exceeds ${limit} bytes` },
+        { status: 413, headers: { connection: "close", "x-request-id": requestId } }
+      )
+      : yield* app.pipe(
       HttpIncomingMessage.withMaxBodySize(Option.some(limit)),
       Effect.locally(currentRequestId, requestId),
       Effect.annotateLogs({ request_id: requestId })
@@ -69,5 +77,5 @@ export const observe = (options: {
         })
       )
     }
-    return HttpServerResponse.setHeader(response, "x-request-id", requestId)
+    return response
   })

@@ -1,4 +1,5 @@
-import { HttpApiBuilder, HttpServerRequest, Multipart } from "@effect/platform"
+import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
+import { NodeHttpServerRequest, NodeStream } from "@effect/platform-node"
 import { Effect, Layer, Option, Schema, Stream } from "effect"
 import * as E from "../domain/Errors.js"
 import { TenantId } from "../domain/Ids.js"
@@ -13,6 +14,7 @@ import { FileRepo } from "./FileRepo.js"
 import { KeyRotation } from "./KeyRotation.js"
 import { LinkSigner } from "./LinkSigner.js"
 import { cleanFilename, resolveMime } from "./Mime.js"
+import { classify, type MultipartInvalid, type MultipartTooLarge, readParts } from "./MultipartUpload.js"
 import { renderPrometheus } from "./Prometheus.js"
 import { RustfsConfig } from "./RustfsConfig.js"
 
@@ -66,6 +68,16 @@ const contractErrors = <A, R>(effect: Effect.Effect<A, any, R>): Effect.Effect<A
         return Effect.fail(new E.InvalidRequest({ message: "cursor is malformed" }))
       case "BlobTooLarge":
         return Effect.fail(new E.PayloadTooLarge({ message: `file exceeds the upload limit of ${error.limit} bytes` }))
+      case "MultipartInvalid":
+        return Effect.fail(new E.InvalidRequest({ message: `malformed multipart body (${error.reason})` }))
+      case "MultipartTooLarge":
+        return Effect.fail(new E.PayloadTooLarge({ message: `multipart body exceeds a limit (${error.reason})` }))
+      case "MultipartError":
+        return error.reason === "Parse" || error.reason === "TooManyParts"
+          ? Effect.fail(new E.InvalidRequest({ message: `malformed multipart body (${error.reason})` }))
+          : error.reason === "InternalError"
+          ? Effect.logWarning("upload aborted", error).pipe(Effect.zipRight(Effect.fail(new E.InvalidRequest({ message: "upload aborted" }))))
+          : Effect.fail(new E.PayloadTooLarge({ message: `multipart ${error.reason}` }))
       default:
         return Effect.logError("request failed", error).pipe(
           Effect.zipRight(Effect.fail(new E.InternalError({ message: "internal error" })))
@@ -121,27 +133,40 @@ const FilesLive = HttpApiBuilder.group(RustfsApi, "files", (handlers) =>
     const signer = yield* LinkSigner
     const audit = yield* AuditLog
 
-    const upload = (parts: Stream.Stream<Multipart.Part, Multipart.MultipartError>, request: HttpServerRequest.HttpServerRequest) =>
+    const upload = (request: HttpServerRequest.HttpServerRequest) =>
       Effect.gen(function*() {
         const { principal } = yield* authorize("upload", undefined)
+        const contentType = request.headers["content-type"] ?? ""
+        if (!/^multipart\/form-data;.*boundary=/i.test(contentType)) {
+          return yield* new E.InvalidRequest({ message: "expected a multipart/form-data body with a `file` part" })
+        }
         const declared = Number(request.headers["content-length"] ?? "NaN")
         if (Number.isFinite(declared) && declared > config.maxUploadBytes + 1024 * 1024) {
           return yield* new E.PayloadTooLarge({ message: `file exceeds the upload limit of ${config.maxUploadBytes} bytes` })
         }
+        const parts = Stream.fromAsyncIterable(
+          readParts(NodeHttpServerRequest.toIncomingMessage(request), {
+            maxTotalBytes: config.maxUploadBytes + 1024 * 1024,
+            maxParts: 32,
+            maxFieldBytes: 64 * 1024
+          }),
+          (e) => e
+        )
         const fields: Record<string, string> = {}
         let file: { received: Received; filename: string; contentType: string } | undefined
         const discard = Effect.suspend(() => file === undefined ? Effect.void : blobs.discard(file.received.tmp))
         return yield* Effect.gen(function*() {
           yield* Stream.runForEach(parts, (part): Effect.Effect<void, unknown> => {
-            if (Multipart.isField(part)) {
-              fields[part.key] = part.value
+            if (part._tag === "Field") {
+              fields[part.name] = part.value
               return Effect.void
             }
-            if (part.key !== "file") return Stream.runDrain(part.content)
+            const content = NodeStream.fromReadable<MultipartInvalid | MultipartTooLarge, Uint8Array>(() => part.content, classify)
+            if (part.name !== "file") return Stream.runDrain(content)
             if (file !== undefined) return Effect.fail(new E.InvalidRequest({ message: "only one `file` part is allowed" }))
-            return blobs.receive(part.content, { maxBytes: config.maxUploadBytes, encryptTo: cipher.recipient }).pipe(
+            return blobs.receive(content, { maxBytes: config.maxUploadBytes, encryptTo: cipher.recipient }).pipe(
               Effect.map((received) => {
-                file = { received, filename: cleanFilename(part.name), contentType: part.contentType }
+                file = { received, filename: cleanFilename(part.filename), contentType: part.contentType }
               })
             )
           })
@@ -166,7 +191,9 @@ const FilesLive = HttpApiBuilder.group(RustfsApi, "files", (handlers) =>
               encrypted: Option.isSome(cipher.recipient),
               keyRecipient: Option.getOrNull(cipher.recipient)
             },
-            blobs.commit(received.tmp, tenant, received.sha256).pipe(Effect.tap(() => { file = undefined }))
+            blobs.commit(received.tmp, tenant, received.sha256).pipe(Effect.tap(() => {
+              file = undefined
+            }))
           )
           yield* audit.record({
             action: "ingest", tenant_id: tenant, file_id: result.meta.file_id, key_id: principal.keyId, outcome: "ok",
@@ -184,7 +211,7 @@ const FilesLive = HttpApiBuilder.group(RustfsApi, "files", (handlers) =>
       }).pipe(contractErrors)
 
     return handlers
-      .handle("upload", ({ payload, request }) => upload(payload as any, request))
+      .handle("upload", ({ request }) => upload(request))
       .handle("list", ({ urlParams }) =>
         Effect.gen(function*() {
           const { tenant } = yield* authorize("list", urlParams.tenant_id)

@@ -154,7 +154,7 @@ let serverSwept = false
 const sweepServer = (url: string) =>
   admin(url, (sql) =>
     Effect.gen(function*() {
-      const rows = yield* sql<{ readonly datname: string }>`select datname from pg_database where datname like 't\\_%'`
+      const rows = yield* sql<{ readonly datname: string }>`select datname from pg_database where datname ~ '^t_[0-9]+_[0-9a-f]+$'`
       const now = Math.floor(Date.now() / 1000)
       for (const { datname } of rows) {
         const m = /^t_(\d+)_[0-9a-f]+$/.exec(datname)
