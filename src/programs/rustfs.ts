@@ -1,6 +1,7 @@
 import { createServer } from "node:http"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import { localKeysLayer } from "../services/LocalKeys.js"
 import { withLogging } from "../services/Logging.js"
 import { RustfsConfig, rustfsConfig } from "../services/RustfsConfig.js"
 import { RustfsAppLive, RustfsDatabaseLive, rustfsServe } from "../services/RustfsServer.js"
@@ -30,4 +31,10 @@ const main = Layer.unwrapEffect(
   })
 )
 
-NodeRuntime.runMain(Layer.launch(main).pipe(withLogging("RUSTFS_LOG_LEVEL")), { disablePrettyLogger: true })
+NodeRuntime.runMain(
+  Layer.launch(main).pipe(
+    Effect.provide(localKeysLayer("RUSTFS_DATA_DIR", "./data/rustfs")),
+    withLogging("RUSTFS_LOG_LEVEL")
+  ),
+  { disablePrettyLogger: true }
+)

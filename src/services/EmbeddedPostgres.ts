@@ -20,7 +20,7 @@
  * chowned to that user, and the path leading to `dir` must be traversable by it.
  */
 import { spawn } from "node:child_process"
-import { randomBytes } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as net from "node:net"
@@ -457,10 +457,41 @@ const ancestors = (p: string): Array<string> => {
  * As root: can `ids` reach `dir`? Checked by running `test -x` as that user (the server is
  * spawned the same way, without supplementary groups), which also honours ACLs.
  */
-const checkTraversable = (dir: string, ids: Ids, osUser: string) =>
+const blockingAncestor = (dir: string, ids: Ids) =>
   Effect.gen(function*() {
     const script = 'for p do if [ ! -x "$p" ]; then printf "%s" "$p"; exit 1; fi; done'
     const r = yield* run("/bin/sh", ["-c", script, "sh", ...ancestors(dir)], ids)
+    return r.code === 0 ? undefined : r.output !== "" ? r.output : path.dirname(dir)
+  })
+
+/**
+ * Where the cluster of `requested` lives. As root, when the server's OS user cannot reach the data
+ * dir (a checkout under a private home such as /root), the cluster moves to a directory named after
+ * the data dir under /var/lib/openclaw-stack, and a note in the data dir says where it went.
+ */
+const clusterDir = (requested: string, ids: Ids | undefined) =>
+  Effect.gen(function*() {
+    if (ids === undefined) return requested
+    const blocked = yield* blockingAncestor(requested, ids)
+    if (blocked === undefined) return requested
+    const relocated = path.join(
+      "/var/lib/openclaw-stack",
+      "pg-" + createHash("sha256").update(requested).digest("hex").slice(0, 16)
+    )
+    yield* Effect.logWarning(
+      `the postgres OS user cannot enter ${blocked}; the embedded PostgreSQL for ${requested} lives in ${relocated}`
+    )
+    yield* Effect.promise(async () => {
+      await fs.mkdir(path.dirname(requested), { recursive: true })
+      await fs.writeFile(path.join(path.dirname(requested), "postgres.LOCATION"), relocated + "\n").catch(() => undefined)
+    })
+    return relocated
+  })
+
+const checkTraversable = (dir: string, ids: Ids, osUser: string) =>
+  Effect.gen(function*() {
+    const culprit = yield* blockingAncestor(dir, ids)
+    const r = { code: culprit === undefined ? 0 : 1, output: culprit ?? "" }
     if (r.code !== 0) {
       const culprit = r.output !== "" ? r.output : path.dirname(dir)
       return yield* Effect.fail(
@@ -849,7 +880,6 @@ const validate = (options: EmbeddedPostgresOptions) =>
  */
 export const start = Effect.fn("EmbeddedPostgres.start")(function*(options: EmbeddedPostgresOptions) {
   yield* validate(options)
-  const paths = pathsOf(path.resolve(options.dir))
   const database = options.database ?? "openclaw"
   const osUser = options.osUser ?? "postgres"
   const lockTimeout = options.lockTimeout ?? Duration.seconds(120)
@@ -859,6 +889,7 @@ export const start = Effect.fn("EmbeddedPostgres.start")(function*(options: Embe
   const bin = yield* resolveBinaries(options.binDir)
   const { version, major } = yield* binariesVersion(bin)
   const ids = isRoot ? yield* ensureOsUser(osUser) : undefined
+  const paths = pathsOf(yield* clusterDir(path.resolve(options.dir), ids))
   yield* prepareDir(paths, ids, osUser)
 
   const acquire = withDirLock(

@@ -21,9 +21,10 @@ export class KeyRotation extends Effect.Service<KeyRotation>()("rustfs/KeyRotati
       blobs.rewrite(tenant, fileId, async (tmp) => {
         const src = blobs.blobPath(tenant, fileId)
         const fh = await fs.promises.open(src, "r")
+        let header: Buffer
         try {
           const stat = await fh.stat()
-          const header = await Age.readHeader({
+          header = await Age.readHeader({
             size: stat.size,
             read: async (position, length) => {
               const buf = Buffer.allocUnsafe(length)
@@ -31,13 +32,13 @@ export class KeyRotation extends Effect.Service<KeyRotation>()("rustfs/KeyRotati
               return buf.subarray(0, bytesRead)
             }
           })
-          const next = Age.rewrapHeader(header, cipher.identities, [recipient])
-          const out = fs.createWriteStream(tmp, { flags: "wx", mode: 0o600, flush: true })
-          out.write(next)
-          await pipeline(fh.createReadStream({ start: header.length, autoClose: false }), out)
         } finally {
           await fh.close()
         }
+        const next = Age.rewrapHeader(header, cipher.identities, [recipient])
+        const out = fs.createWriteStream(tmp, { flags: "wx", mode: 0o600, flush: true })
+        out.write(next)
+        await pipeline(fs.createReadStream(src, { start: header.length }), out)
       })
 
     const rotateAll = Effect.gen(function*() {

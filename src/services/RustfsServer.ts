@@ -1,6 +1,7 @@
 import { HttpApiBuilder, HttpApiSwagger } from "@effect/platform"
 import { Migrator } from "@effect/sql"
 import { PgMigrator } from "@effect/sql-pg"
+import { NodeContext } from "@effect/platform-node"
 import * as path from "node:path"
 import { Config, Effect, Layer, Schedule } from "effect"
 import { RustfsApi } from "../domain/RustfsApi.js"
@@ -21,7 +22,7 @@ import { RustfsHandlersLive } from "./RustfsHandlers.js"
 export const RustfsMigrationsLive = PgMigrator.layer({
   loader: Migrator.fromRecord(rustfsMigrations),
   table: "rustfs_migrations"
-})
+}).pipe(Layer.provide(NodeContext.layer))
 
 /** The RustFS database: `RUSTFS_DATABASE_URL`, or the embedded PostgreSQL under the data dir. */
 export const RustfsDatabaseLive = Database.layerFromConfig({
