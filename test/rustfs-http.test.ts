@@ -42,6 +42,7 @@ for (const db of testDatabases()) {
         expect(metrics.status).toBe(200)
         expect(metrics.text).toMatch(/http_requests_total\{[^}]*route="\/v1\/files\/:id\/meta"[^}]*\} \d+/)
         expect(metrics.text).not.toContain(file_id)
+        expect(metrics.text).toMatch(/rustfs_upload_bytes_total \d+/)
         expect(metrics.headers["x-request-id"]).toBeDefined()
         const echoed = yield* raw(HttpClientRequest.get("/health").pipe(HttpClientRequest.setHeader("x-request-id", "req-123")))
         expect(echoed.headers["x-request-id"]).toBe("req-123")

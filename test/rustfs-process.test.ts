@@ -101,6 +101,25 @@ describe("RustFS as a process", () => {
     expect(hash.digest("hex")).toBe(up.sha256)
   }, 120_000)
 
+  it("checks the key before reading the body: a bad key gets 401 while the body is still unsent", async () => {
+    server ??= await startRole("rustfs", env(), { port })
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(server!.url + "/v1/files", {
+        method: "POST",
+        headers: { "x-api-key": "wrong-key-wrong-key-wrong", "content-type": "multipart/form-data; boundary=b", "content-length": 50 * 1024 * 1024 }
+      })
+      req.on("response", (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+        req.destroy()
+      })
+      req.on("error", reject)
+      req.write("--b\r\n")
+      req.flushHeaders()
+    })
+    expect(status).toBe(401)
+  }, 30_000)
+
   it("kill -9 mid-upload leaves no visible file and no temp file after restart", async () => {
     server ??= await startRole("rustfs", env(), { port })
     const victim = server

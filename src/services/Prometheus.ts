@@ -11,6 +11,16 @@ export const httpDuration = Metric.histogram(
   "HTTP request latency by route template"
 )
 
+export const uploadedBytes = Metric.counter("rustfs_upload_bytes_total", {
+  description: "Bytes received in accepted uploads (before deduplication)",
+  incremental: true
+})
+export const uploadsTotal = Metric.counter("rustfs_uploads_total", { description: "Accepted uploads", incremental: true })
+export const claimedFiles = Metric.counter("rustfs_claimed_files_total", {
+  description: "Files handed out by claim_extract",
+  incremental: true
+})
+
 const escapeLabel = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n")
 const labels = (tags: ReadonlyArray<{ key: string; value: string }>, extra?: [string, string]) => {
   const all = tags.map((t) => [t.key, t.value] as const).concat(extra ? [extra] : [])

@@ -1,6 +1,6 @@
 import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { NodeHttpServerRequest, NodeStream } from "@effect/platform-node"
-import { Effect, Layer, Option, Schema, Stream } from "effect"
+import { Effect, Layer, Metric, Option, Schema, Stream } from "effect"
 import * as E from "../domain/Errors.js"
 import { TenantId } from "../domain/Ids.js"
 import type { FileId, Role } from "../domain/Ids.js"
@@ -15,7 +15,7 @@ import { KeyRotation } from "./KeyRotation.js"
 import { LinkSigner } from "./LinkSigner.js"
 import { cleanFilename, resolveMime } from "./Mime.js"
 import { classify, type MultipartInvalid, type MultipartTooLarge, readParts } from "./MultipartUpload.js"
-import { renderPrometheus } from "./Prometheus.js"
+import { claimedFiles, renderPrometheus, uploadedBytes, uploadsTotal } from "./Prometheus.js"
 import { RustfsConfig } from "./RustfsConfig.js"
 
 type Action =
@@ -195,6 +195,8 @@ const FilesLive = HttpApiBuilder.group(RustfsApi, "files", (handlers) =>
               file = undefined
             }))
           )
+          yield* Metric.update(uploadsTotal.pipe(Metric.tagged("deduplicated", String(result.deduplicated))), 1)
+          yield* Metric.update(uploadedBytes, received.size)
           yield* audit.record({
             action: "ingest", tenant_id: tenant, file_id: result.meta.file_id, key_id: principal.keyId, outcome: "ok",
             detail: { size: result.meta.size, deduplicated: result.deduplicated }
@@ -235,6 +237,7 @@ const FilesLive = HttpApiBuilder.group(RustfsApi, "files", (handlers) =>
           const { principal, tenant } = yield* authorize("claim", payload.tenant_id)
           const result = yield* repo.claim(tenant, payload.limit ?? 25, payload.lease_ms ?? 300_000, config.maxExtractAttempts)
           if (result.items.length > 0) {
+            yield* Metric.update(claimedFiles, result.items.length)
             yield* audit.record({
               action: "claim", tenant_id: tenant, key_id: principal.keyId, outcome: "ok",
               detail: { count: result.items.length }
