@@ -317,14 +317,27 @@ describe("EmbeddedPostgres", () => {
       expect(error.message).toContain("Choose a writable data dir")
     }))
 
-  it.live.skipIf(!isRoot)("as root: a data dir the postgres user cannot reach is refused with a clear message", () =>
+  it.live.skipIf(!isRoot)("as root: a data dir the postgres user cannot reach gets its cluster relocated, with a note saying where", () =>
     Effect.gen(function*() {
       const privateDir = path.join(tmpRoot, `private-${randomBytes(4).toString("hex")}`)
       yield* Effect.promise(() => fs.mkdir(privateDir, { mode: 0o700 }))
       yield* Effect.promise(() => fs.chmod(privateDir, 0o700))
-      const error = yield* Effect.flip(Effect.scoped(EmbeddedPostgres.start({ dir: path.join(privateDir, "deep", "postgres") })))
-      expect(error.message).toContain(`cannot enter ${privateDir}`)
-      expect(error.message).toContain("Choose a data dir outside")
+      const requested = path.join(privateDir, "deep", "postgres")
+      const info = yield* Effect.scoped(Effect.gen(function*() {
+        const info = yield* EmbeddedPostgres.start({ dir: requested })
+        const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`select 1 as one`).pipe(
+          Effect.provide(Database.layerUrl(info.url, { poolMax: 1 }))
+        )
+        expect(rows).toEqual([{ one: 1 }])
+        return info
+      }))
+      try {
+        expect(info.dir.startsWith("/var/lib/openclaw-stack/pg-")).toBe(true)
+        const note = yield* Effect.promise(() => fs.readFile(path.join(privateDir, "deep", "postgres.LOCATION"), "utf8"))
+        expect(note.trim()).toBe(info.dir)
+      } finally {
+        yield* Effect.promise(() => fs.rm(info.dir, { recursive: true, force: true }))
+      }
     }))
 
   it.live.skipIf(isRoot)("as non-root: a read-only parent is refused with a clear message", () =>

@@ -22,10 +22,11 @@ const main = Layer.unwrapEffect(
         })
       })
     )
+    // The listener opens only after the database, migrations and services are up, so no request
+    // can reach a port whose handler is not attached yet.
     return rustfsServe(config.maxUploadBytes).pipe(
-      Layer.provide(RustfsAppLive),
-      Layer.merge(announce.pipe(Layer.provide(RustfsConfig.Default))),
-      Layer.provide(server),
+      Layer.merge(announce),
+      Layer.provide(server.pipe(Layer.provideMerge(RustfsAppLive))),
       Layer.provide(RustfsDatabaseLive)
     )
   })

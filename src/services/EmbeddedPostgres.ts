@@ -459,7 +459,7 @@ const ancestors = (p: string): Array<string> => {
  */
 const blockingAncestor = (dir: string, ids: Ids) =>
   Effect.gen(function*() {
-    const script = 'for p do if [ ! -x "$p" ]; then printf "%s" "$p"; exit 1; fi; done'
+    const script = 'for p do if [ -d "$p" ] && [ ! -x "$p" ]; then printf "%s" "$p"; exit 1; fi; done'
     const r = yield* run("/bin/sh", ["-c", script, "sh", ...ancestors(dir)], ids)
     return r.code === 0 ? undefined : r.output !== "" ? r.output : path.dirname(dir)
   })
@@ -481,10 +481,11 @@ const clusterDir = (requested: string, ids: Ids | undefined) =>
     yield* Effect.logWarning(
       `the postgres OS user cannot enter ${blocked}; the embedded PostgreSQL for ${requested} lives in ${relocated}`
     )
-    yield* Effect.promise(async () => {
-      await fs.mkdir(path.dirname(requested), { recursive: true })
-      await fs.writeFile(path.join(path.dirname(requested), "postgres.LOCATION"), relocated + "\n").catch(() => undefined)
-    })
+    yield* Effect.promise(() =>
+      fs.mkdir(path.dirname(requested), { recursive: true })
+        .then(() => fs.writeFile(path.join(path.dirname(requested), "postgres.LOCATION"), relocated + "\n"))
+        .catch(() => undefined)
+    )
     return relocated
   })
 

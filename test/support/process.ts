@@ -58,7 +58,7 @@ export const startRole = async (
   while (true) {
     if (child.exitCode !== null) throw new Error(`${role} exited with ${child.exitCode}:\n${out}`)
     try {
-      const res = await fetch(url + (options.readyPath ?? "/readyz"))
+      const res = await fetch(url + (options.readyPath ?? "/readyz"), { signal: AbortSignal.timeout(2000) })
       if (res.status === 200) break
     } catch {
       // not listening yet
