@@ -1,6 +1,6 @@
 import { HttpApiClient, HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Data, Effect, FiberRef, Option, Redacted, Stream } from "effect"
-import type { TenantId } from "../domain/Ids.js"
+import type { FileId, TenantId } from "../domain/Ids.js"
 import { RustfsApi } from "../domain/RustfsApi.js"
 import { describeError, usage } from "./errors.js"
 import { root } from "./root.js"
@@ -29,34 +29,37 @@ export const connection = Effect.gen(function*() {
 })
 
 /**
- * Called with the number of multipart body bytes handed to the socket by uploads made in the
+ * Called with the number of multipart body bytes the socket has taken, for uploads made in the
  * current fiber. A FiberRef rather than a client per file: one derived client serves every upload.
  */
 export const uploadBytesSink = FiberRef.unsafeMake<((bytes: number) => void) | undefined>(undefined)
 
 /**
- * The derived client sends a `FormData` payload as is (NodeHttpClient serialises it with
- * `new Response(formData)`, streaming file-backed blobs). Doing that serialisation here instead
- * lets the bytes be counted as the socket pulls them, which is what the progress bar shows.
+ * The derived client accepts a `FormData` payload for the multipart upload endpoint and sets it as
+ * the request body. It is serialised here instead (`new Response(formData)`, which streams
+ * file-backed blobs from disk), as a byte stream that counts what the socket pulls: the progress
+ * bar. Run with the undici client, which pulls a stream body as the socket drains; the node:http
+ * client of this @effect/platform-node does not wait for `drain` between single-chunk writes and
+ * would buffer a large file in memory.
  */
-const countUploadBytes = HttpClient.mapRequestEffect((request) =>
-  request.body._tag !== "FormData"
-    ? Effect.succeed(request)
-    : Effect.map(FiberRef.get(uploadBytesSink), (report) => {
-      if (report === undefined) return request
-      const encoded = new Response(request.body.formData)
-      const body = Stream.fromReadableStream<Uint8Array, unknown>({
-        evaluate: () => encoded.body!,
-        onError: (cause) => cause
-      }).pipe(Stream.map((chunk) => {
-        report(chunk.byteLength)
-        return chunk
-      }))
-      return HttpClientRequest.bodyStream(request, body, {
-        contentType: encoded.headers.get("content-type") ?? undefined
-      })
+const streamFormData = HttpClient.mapRequestEffect((request) => {
+  const form = request.body
+  if (form._tag !== "FormData") return Effect.succeed(request)
+  return Effect.map(FiberRef.get(uploadBytesSink), (report) => {
+    const encoded = new Response(form.formData)
+    const bytes = Stream.fromReadableStream<Uint8Array, unknown>({
+      evaluate: () => encoded.body!,
+      onError: (cause) => cause
     })
-)
+    const body = report === undefined ? bytes : Stream.map(bytes, (chunk) => {
+      report(chunk.byteLength)
+      return chunk
+    })
+    return HttpClientRequest.bodyStream(request, body, {
+      contentType: encoded.headers.get("content-type") ?? undefined
+    })
+  })
+})
 
 const authenticate = (apiKey: Option.Option<Redacted.Redacted<string>>) => (client: HttpClient.HttpClient) =>
   Option.match(apiKey, {
@@ -69,11 +72,11 @@ class StreamingBody extends Data.TaggedError("StreamingBody")<{ readonly respons
 
 export const makeRustfs = (conn: Connection) =>
   Effect.gen(function*() {
-    const base = authenticate(conn.apiKey)(yield* HttpClient.HttpClient)
     const api = yield* HttpApiClient.make(RustfsApi, {
       baseUrl: conn.url,
-      transformClient: () => countUploadBytes(base)
+      transformClient: (client) => streamFormData(authenticate(conn.apiKey)(client))
     })
+    const base = authenticate(conn.apiKey)(yield* HttpClient.HttpClient)
     /**
      * The download endpoints' success schema is `Uint8Array`, so the derived client reads the
      * whole body into memory before returning (this @effect/platform has no streaming success
@@ -91,8 +94,8 @@ export const makeRustfs = (conn: Connection) =>
             ? Effect.fail(new StreamingBody({ response }))
             : Effect.succeed(response)))
     })
-    const downloadResponse = (id: string) =>
-      download({ path: { id: id as never }, urlParams: tenantParam(conn) }).pipe(
+    const downloadResponse = (id: FileId) =>
+      download({ path: { id }, urlParams: tenantParam(conn) }).pipe(
         Effect.flatMap(() => Effect.dieMessage("download: the response body was buffered")),
         Effect.catchTag("StreamingBody", ({ response }) => Effect.succeed(response))
       )

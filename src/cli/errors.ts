@@ -61,13 +61,20 @@ export const describeError = (error: unknown, baseUrl: string): CliError => {
       if (error.reason === "Encode") return failure(`could not send the request: ${describeCause(error.cause)}`)
       const code = causeCode(error.cause)
       const what = (code !== undefined ? transportHints[code] : undefined) ?? describeCause(error.cause)
-      const hint = isUnreachable(error) ? " (is RustFS running? set --url or RUSTFS_BASE_URL)" : ""
-      return failure(`cannot reach RustFS at ${baseUrl}: ${what}${hint}`)
+      return isUnreachable(error)
+        ? failure(`cannot reach RustFS at ${baseUrl}: ${what} (is RustFS running? set --url or RUSTFS_BASE_URL)`)
+        : failure(`request to RustFS at ${baseUrl} failed: ${what}`)
     }
-    return failure(`unexpected_response: HTTP ${error.response.status} from ${error.methodAndUrl}`)
+    const status = error.response.status
+    return status >= 200 && status < 300
+      ? failure(`reading the response of ${error.methodAndUrl}: ${describeCause(error.cause)}`)
+      : failure(`unexpected_response: HTTP ${status} from ${error.methodAndUrl}`)
   }
   if (ParseResult.isParseError(error)) {
-    return failure(`unexpected_response: the server's answer does not match the API: ${firstLine(error.message)}`)
+    // Either a request the contract rejects before sending, or an answer that does not match it.
+    const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+    const where = issue === undefined || issue.path.length === 0 ? "" : `${issue.path.join(".")}: `
+    return failure(`invalid: ${where}${issue === undefined ? firstLine(error.message) : firstLine(issue.message)}`)
   }
   return failure(describeCause(error))
 }
@@ -78,4 +85,7 @@ export const describeCause = (cause: unknown): string => {
   return firstLine(String(cause))
 }
 
-const firstLine = (s: string) => s.split("\n", 1)[0]!.trim()
+const firstLine = (s: string) => {
+  const line = s.split("\n", 1)[0]!.trim()
+  return line.length > 300 ? line.slice(0, 300) + "…" : line
+}

@@ -39,13 +39,15 @@ export const root = Command.make("openclaw-stack", globalOptions).pipe(
 
 const valued = new Set(["--url", "--api-key", "--tenant"])
 const flags = new Set(["--json"])
+/** Long spellings @effect/cli would not accept (one-letter names are short options there). */
+const renamed: Record<string, string> = { "--q": "--query" }
 
 /**
  * @effect/cli reads a parent command's options only before the subcommand name, but
  * `openclaw-stack files ls --json` is what people type: move the global options to the front.
  * Stops at `--`; `argv` is `process.argv` (node, script, args...).
  */
-export const hoistGlobalOptions = (argv: ReadonlyArray<string>): Array<string> => {
+export const normalizeArgv = (argv: ReadonlyArray<string>): Array<string> => {
   const [node = "node", script = "openclaw-stack", ...args] = argv
   const hoisted: Array<string> = []
   const rest: Array<string> = []
@@ -55,16 +57,18 @@ export const hoistGlobalOptions = (argv: ReadonlyArray<string>): Array<string> =
       rest.push(...args.slice(i))
       break
     }
-    const name = arg.includes("=") ? arg.slice(0, arg.indexOf("=")) : arg
-    if (flags.has(arg)) {
-      hoisted.push(arg)
-    } else if (valued.has(name) && name !== arg) {
-      hoisted.push(name, arg.slice(name.length + 1))
-    } else if (valued.has(arg) && i + 1 < args.length) {
-      hoisted.push(arg, args[i + 1]!)
-      i++
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1
+    const given = eq > 0 ? arg.slice(0, eq) : arg
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined
+    const name = renamed[given] ?? given
+    if (flags.has(name) && inline === undefined) {
+      hoisted.push(name)
+    } else if (valued.has(name) && inline !== undefined) {
+      hoisted.push(name, inline)
+    } else if (valued.has(name) && i + 1 < args.length) {
+      hoisted.push(name, args[++i]!)
     } else {
-      rest.push(arg)
+      rest.push(inline === undefined ? name : `${name}=${inline}`)
     }
   }
   return [node, script, ...hoisted, ...rest]

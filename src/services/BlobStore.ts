@@ -20,6 +20,10 @@ export interface Received {
 
 const HEAD_BYTES = 4100
 
+/** Where the blob of a file lives under a data dir; the tenant id is hex-encoded, never used raw. */
+export const blobPathFor = (dataDir: string, tenant: string, fileId: string) =>
+  path.join(dataDir, "blobs", Buffer.from(tenant, "utf8").toString("hex"), fileId.slice(0, 2), fileId)
+
 /**
  * Blobs on disk under the data dir: `blobs/<hex(tenant)>/<id[0:2]>/<id>`. Uploads stream into
  * `tmp/` (hashing on the way, encrypting when asked), are fsynced, then renamed into place, so a
@@ -38,8 +42,7 @@ export class BlobStore extends Effect.Service<BlobStore>()("rustfs/BlobStore", {
       await fs.promises.mkdir(tmpDir, { recursive: true, mode: 0o700 })
     })
 
-    const blobPath = (tenant: string, fileId: string) =>
-      path.join(blobsDir, Buffer.from(tenant, "utf8").toString("hex"), fileId.slice(0, 2), fileId)
+    const blobPath = (tenant: string, fileId: string) => blobPathFor(config.dataDir, tenant, fileId)
 
     const fsyncDir = (dir: string) =>
       fs.promises.open(dir, "r").then((fh) => fh.sync().finally(() => fh.close()))

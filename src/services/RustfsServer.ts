@@ -19,9 +19,11 @@ import { rustfsMigrations } from "./migrations/rustfs.js"
 import { RustfsConfig } from "./RustfsConfig.js"
 import { RustfsHandlersLive } from "./RustfsHandlers.js"
 
+export const RUSTFS_MIGRATIONS_TABLE = "rustfs_migrations"
+
 export const RustfsMigrationsLive = PgMigrator.layer({
   loader: Migrator.fromRecord(rustfsMigrations),
-  table: "rustfs_migrations"
+  table: RUSTFS_MIGRATIONS_TABLE
 }).pipe(Layer.provide(NodeContext.layer))
 
 /** The RustFS database: `RUSTFS_DATABASE_URL`, or the embedded PostgreSQL under the data dir. */
