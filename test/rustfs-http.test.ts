@@ -122,6 +122,10 @@ for (const db of testDatabases()) {
         const beyond = yield* raw(HttpClientRequest.get(`/v1/files/${up.file_id}`).pipe(withKey, HttpClientRequest.setHeader("range", "bytes=9999-")))
         expect(beyond.status).toBe(416)
         expect(beyond.json.error).toBe("range_not_satisfiable")
+        const head = yield* raw(HttpClientRequest.head(`/v1/files/${up.file_id}`).pipe(withKey))
+        expect(head.status).toBe(200)
+        expect(head.headers["content-length"]).toBe(String(Buffer.byteLength(content)))
+        expect(head.bytes.length).toBe(0)
         const cached = yield* raw(HttpClientRequest.get(`/v1/files/${up.file_id}`).pipe(withKey, HttpClientRequest.setHeader("if-none-match", `"${up.file_id}"`)))
         expect(cached.status).toBe(304)
       }))
@@ -178,6 +182,8 @@ for (const db of testDatabases()) {
         const dl = yield* raw(HttpClientRequest.get(`/v1/files/${file_id}?tenant_id=tenant-a`).pipe(HttpClientRequest.setHeader("x-api-key", KEYS.bWriter)))
         expect(dl.status).toBe(404)
         expect(dl.text).not.toContain(content)
+        const garbageTenant = yield* raw(HttpClientRequest.get("/v1/files?tenant_id=not%20a%20tenant").pipe(HttpClientRequest.setHeader("x-api-key", KEYS.bWriter)))
+        expect(garbageTenant.status).toBe(200)
         const listed = yield* b.files.list({ urlParams: { tenant_id: "tenant-a" as any, q: file_id.slice(0, 12) } })
         expect(listed.items).toEqual([])
         const claimed = yield* bw.files.claim({ payload: { tenant_id: "tenant-a" as any, limit: 200 } })
@@ -237,6 +243,9 @@ for (const db of testDatabases()) {
         expect(item).toMatchObject({ extract_status: "processing", extract_attempt: 1 })
         expect(item.lease_expires_at_ms).toBeGreaterThan(first.claimed_at_ms)
         expect((yield* b.files.claim({ payload: {} })).items).toEqual([])
+        const emptyBody = yield* raw(HttpClientRequest.post("/v1/files/claim_extract").pipe(HttpClientRequest.setHeader("x-api-key", KEYS.bWorker)))
+        expect(emptyBody.status).toBe(200)
+        expect(emptyBody.json).toMatchObject({ ok: true, items: [] })
         const pending = yield* raw(HttpClientRequest.get("/v1/files/pending_extract").pipe(HttpClientRequest.setHeader("x-api-key", KEYS.bWorker)))
         expect(pending.json.items).toEqual([])
 
@@ -298,6 +307,24 @@ for (const db of testDatabases()) {
         expect(meta.annotations).toEqual({ openclaw_ingest: { kind: "doc" }, extraction: { status: "ok" }, semantics: { topics: ["x"] } })
         expect(meta.annotations_version).toBe(3)
         expect(yield* errorCode(w.files.annotations({ path: { id }, payload: { annotations: { z: 1 }, if_version: 1 } }))).toBe("Conflict")
+        const post = (body: unknown) =>
+          raw(HttpClientRequest.post(`/v1/files/${file_id}/annotations`).pipe(
+            HttpClientRequest.setHeader("x-api-key", KEYS.aWriter),
+            HttpClientRequest.bodyUnsafeJson(body)
+          ))
+        const missing = yield* post({ source: "typo", annotation: { x: 1 } })
+        expect(missing.status).toBe(400)
+        expect(missing.json.message).toContain("annotations is required")
+        const notObject = yield* post({ annotations: null })
+        expect(notObject.status).toBe(400)
+        const deep = "{\"d\":".repeat(5000) + "1" + "}".repeat(5000)
+        const tooDeep = yield* raw(HttpClientRequest.post(`/v1/files/${file_id}/annotations`).pipe(
+          HttpClientRequest.setHeader("x-api-key", KEYS.aWriter),
+          HttpClientRequest.bodyText(`{"annotations":${deep}}`, "application/json")
+        ))
+        expect(tooDeep.status).toBe(400)
+        expect(tooDeep.json.message).toContain("nested")
+        expect((yield* w.files.meta({ path: { id }, urlParams: {} })).annotations_version).toBe(3)
         const replaced = yield* w.files.annotations({ path: { id }, payload: { annotations: { only: true }, mode: "replace", if_version: 3 } })
         expect(replaced.version).toBe(4)
         expect((yield* w.files.meta({ path: { id }, urlParams: {} })).annotations).toEqual({ only: true })
@@ -386,7 +413,8 @@ for (const db of testDatabases()) {
       Effect.gen(function*() {
         const admin = yield* clientWith(KEYS.aAdmin)
         const usage = yield* admin.admin.usage()
-        const a = usage.tenants.find((t) => t.tenant_id === "tenant-a")!
+        expect(usage.tenants.map((t) => t.tenant_id)).toEqual(["tenant-a"])
+        const a = usage.tenants[0]!
         expect(a.files).toBeGreaterThan(0)
         expect(a.bytes).toBeGreaterThan(0)
         const content = "requeue " + randomBytes(8).toString("hex")
@@ -394,6 +422,11 @@ for (const db of testDatabases()) {
         const id = file_id as any
         const worker = yield* clientWith(KEYS.aWorker)
         yield* worker.files.extractStatus({ path: { id }, payload: { status: "failed", error: "boom" } })
+        const noStatuses = yield* raw(HttpClientRequest.post("/v1/admin/requeue").pipe(
+          HttpClientRequest.setHeader("x-api-key", KEYS.aAdmin),
+          HttpClientRequest.bodyUnsafeJson({ statuses: [] })
+        ))
+        expect(noStatuses.status).toBe(400)
         const requeued = yield* admin.admin.requeue({ payload: { statuses: ["failed"], file_ids: [id] } })
         expect(requeued.requeued).toBe(1)
         expect((yield* admin.files.meta({ path: { id }, urlParams: {} }))).toMatchObject({ extract_status: "pending", extract_attempt: 0, extract_error: null })

@@ -155,6 +155,25 @@ describe("RustFS as a process", () => {
     expect(fs.existsSync(pidFile)).toBe(false)
   }, 60_000)
 
+  it("SIGTERM with a stalled upload in flight exits after the shutdown grace period", async () => {
+    const s = await startRole("rustfs", { ...env(), RUSTFS_SHUTDOWN_GRACE_MS: "1500" }, { port })
+    const req = http.request(s.url + "/v1/files", {
+      method: "POST",
+      headers: { "x-api-key": writerKey, "content-type": "multipart/form-data; boundary=b", "content-length": 10 * 1024 * 1024 }
+    })
+    req.on("error", () => undefined)
+    req.write("--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.bin\"\r\n\r\n" + "x".repeat(1000))
+    await new Promise((r) => setTimeout(r, 300))
+    const started = Date.now()
+    const code = await s.stop("SIGTERM")
+    const took = Date.now() - started
+    req.destroy()
+    expect(code).toBe(0)
+    expect(took).toBeGreaterThanOrEqual(1000)
+    expect(took).toBeLessThan(8000)
+    expect(countFiles(path.join(dataDir, "tmp"))).toBe(0)
+  }, 60_000)
+
   it("invalid configuration stops start-up with a message naming the variable and no secret", () => {
     const bad = runToExit("rustfs", { ...env(), RUSTFS_REQUIRE_API_KEY: "yes" })
     expect(bad.code).not.toBe(0)

@@ -2,7 +2,7 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchem
 import { Context, Schema } from "effect"
 import * as E from "./Errors.js"
 import { ClaimedFile, FileMeta, ShareLinkInfo, TenantUsage, Tombstone } from "./Files.js"
-import { ExtractStatus, FileId, LinkId, Role, TenantId } from "./Ids.js"
+import { ExtractStatus, FileId, LinkId, Role, type TenantId } from "./Ids.js"
 
 /** Who is calling: the key's tenant when auth is on, `null` tenant when auth is off (development). */
 export interface Principal {
@@ -25,7 +25,16 @@ const intParam = (min: number, max: number, name: string) => Schema.compose(Sche
 const OptionalNullable = <S extends Schema.Schema.Any>(s: S) => Schema.optional(Schema.NullOr(s))
 
 const FileIdPath = Schema.Struct({ id: FileId })
-const TenantQuery = { tenant_id: Schema.optional(TenantId) }
+/** A tenant named by the client: ignored when auth is on, validated by the handler when auth is off. */
+const RequestedTenant = Schema.String.pipe(Schema.maxLength(256))
+const TenantQuery = { tenant_id: Schema.optional(RequestedTenant) }
+
+/** Bodies whose fields are all optional may be empty (decoded as `null`): treated as `{}`. */
+const OrEmpty = <A, I>(s: Schema.Schema<A, I>) =>
+  Schema.Union(
+    s,
+    Schema.transform(Schema.Null, Schema.typeSchema(s), { strict: false, decode: () => ({}) as A, encode: () => null })
+  )
 
 export const Cursor = Schema.String.pipe(Schema.maxLength(512))
 
@@ -64,11 +73,11 @@ export const UploadForm = HttpApiSchema.MultipartStream(
   })
 )
 
-export const ClaimRequest = Schema.Struct({
-  tenant_id: OptionalNullable(TenantId),
+export const ClaimRequest = OrEmpty(Schema.Struct({
+  tenant_id: OptionalNullable(RequestedTenant),
   limit: OptionalNullable(int(1, 200, "limit")),
   lease_ms: OptionalNullable(int(5_000, 86_400_000, "lease_ms"))
-})
+}))
 
 export const ClaimResponse = Schema.Struct({
   ok: Schema.Literal(true),
@@ -82,7 +91,7 @@ export const PendingQuery = Schema.Struct({
 })
 
 export const AnnotationsRequest = Schema.Struct({
-  tenant_id: OptionalNullable(TenantId),
+  tenant_id: OptionalNullable(RequestedTenant),
   annotations: Schema.Unknown,
   source: OptionalNullable(Schema.String.pipe(Schema.maxLength(256))),
   mode: OptionalNullable(Schema.Literal("merge", "replace")),
@@ -99,7 +108,7 @@ export const AnnotationsResponse = Schema.Struct({
 })
 
 export const StatusRequest = Schema.Struct({
-  tenant_id: OptionalNullable(TenantId),
+  tenant_id: OptionalNullable(RequestedTenant),
   status: ExtractStatus,
   error: OptionalNullable(Schema.String.pipe(Schema.maxLength(4096))),
   lease_token: OptionalNullable(Schema.String.pipe(Schema.maxLength(128))),
@@ -114,7 +123,7 @@ export const StatusResponse = Schema.Struct({
 })
 
 export const LeaseRequest = Schema.Struct({
-  tenant_id: OptionalNullable(TenantId),
+  tenant_id: OptionalNullable(RequestedTenant),
   lease_token: Schema.String.pipe(Schema.maxLength(128)),
   lease_ms: OptionalNullable(int(5_000, 86_400_000, "lease_ms"))
 })
@@ -138,10 +147,10 @@ export const TombstonedResponse = Schema.Struct({
   next_cursor: Schema.NullOr(Schema.String)
 })
 
-export const TombstoneRequest = Schema.Struct({
-  tenant_id: OptionalNullable(TenantId),
+export const TombstoneRequest = OrEmpty(Schema.Struct({
+  tenant_id: OptionalNullable(RequestedTenant),
   reason: OptionalNullable(Schema.String.pipe(Schema.maxLength(1024)))
-})
+}))
 
 export const TombstoneResponse = Schema.Struct({
   ok: Schema.Literal(true),
@@ -149,10 +158,10 @@ export const TombstoneResponse = Schema.Struct({
   tombstoned: Schema.Boolean
 })
 
-export const LinkRequest = Schema.Struct({
-  tenant_id: OptionalNullable(TenantId),
-  ttl_seconds: OptionalNullable(Schema.Number)
-})
+export const LinkRequest = OrEmpty(Schema.Struct({
+  tenant_id: OptionalNullable(RequestedTenant),
+  ttl_seconds: OptionalNullable(Schema.Union(Schema.Number, Schema.NumberFromString))
+}))
 
 export const LinkResponse = Schema.Struct({
   ok: Schema.Literal(true),
@@ -165,10 +174,10 @@ export const LinkResponse = Schema.Struct({
 
 export const LinksResponse = Schema.Struct({ ok: Schema.Literal(true), items: Schema.Array(ShareLinkInfo) })
 
-export const RevokeRequest = Schema.Struct({
-  tenant_id: OptionalNullable(TenantId),
+export const RevokeRequest = OrEmpty(Schema.Struct({
+  tenant_id: OptionalNullable(RequestedTenant),
   link_id: OptionalNullable(LinkId)
-})
+}))
 
 export const RevokeResponse = Schema.Struct({
   ok: Schema.Literal(true),
@@ -176,13 +185,13 @@ export const RevokeResponse = Schema.Struct({
   revoked: Schema.Number
 })
 
-export const RequeueRequest = Schema.Struct({
-  tenant_id: OptionalNullable(TenantId),
-  statuses: OptionalNullable(Schema.Array(ExtractStatus)),
+export const RequeueRequest = OrEmpty(Schema.Struct({
+  tenant_id: OptionalNullable(RequestedTenant),
+  statuses: OptionalNullable(Schema.Array(ExtractStatus).pipe(Schema.minItems(1, { message: () => "statuses must name at least one status" }))),
   mime: OptionalNullable(Schema.String),
   session_id: OptionalNullable(Schema.String),
   file_ids: OptionalNullable(Schema.Array(FileId).pipe(Schema.maxItems(10_000)))
-})
+}))
 export type RequeueRequest = typeof RequeueRequest.Type
 
 export const RequeueResponse = Schema.Struct({ ok: Schema.Literal(true), requeued: Schema.Number })

@@ -1,8 +1,8 @@
-import { createServer } from "node:http"
-import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { localKeysLayer } from "../services/LocalKeys.js"
 import { withLogging } from "../services/Logging.js"
+import { listen } from "../services/NodeListener.js"
 import { RustfsConfig, rustfsConfig } from "../services/RustfsConfig.js"
 import { RustfsAppLive, RustfsDatabaseLive, rustfsServe } from "../services/RustfsServer.js"
 
@@ -10,7 +10,7 @@ import { RustfsAppLive, RustfsDatabaseLive, rustfsServe } from "../services/Rust
 const main = Layer.unwrapEffect(
   Effect.gen(function*() {
     const config = yield* rustfsConfig
-    const server = NodeHttpServer.layer(() => createServer({ requestTimeout: 0 }), { port: config.port, host: config.host })
+    const server = listen({ port: config.port, host: config.host, shutdownGraceMs: config.shutdownGraceMs })
     const announce = Layer.effectDiscard(
       Effect.gen(function*() {
         const c = yield* RustfsConfig

@@ -25,7 +25,13 @@ export class AuditLog extends Effect.Service<AuditLog>()("rustfs/AuditLog", {
         s.end(() => resume(Effect.void))
       })
     )
-    stream.on("error", () => {})
+    // A failing audit log must be loud: log the first error; later events are still attempted.
+    let reported = false
+    stream.on("error", (error) => {
+      if (reported) return
+      reported = true
+      Effect.runFork(Effect.logError("audit log write failed; audit events are being lost", { path: file, error: String(error) }))
+    })
 
     const record = (event: AuditEvent) =>
       Effect.gen(function*() {

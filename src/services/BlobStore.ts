@@ -54,25 +54,31 @@ export class BlobStore extends Effect.Service<BlobStore>()("rustfs/BlobStore", {
         const headChunks: Array<Buffer> = []
         let headLen = 0
         let size = 0
-        const file = fs.createWriteStream(tmp, { flags: "wx", mode: 0o600, flush: true })
+        const file = fs.createWriteStream(tmp, { flags: "wx", mode: 0o600, flush: true, highWaterMark: 1024 * 1024 })
         const encrypt = Option.map(options.encryptTo, (r) => Age.encryptStream([r]))
         const entry: Writable = Option.getOrElse(encrypt, () => file)
         const finished = Option.match(encrypt, { onNone: () => streamFinished(file), onSome: (t) => pipeline(t, file) })
         finished.catch(() => undefined)
 
+        // A stream that failed between writes neither drains nor errors again: check before writing.
         const write = (chunk: Uint8Array) =>
           Effect.async<void, BlobError>((resume) => {
+            if (entry.destroyed || entry.errored !== null) {
+              return resume(Effect.fail(new BlobError({ op: "write", cause: entry.errored ?? new Error("stream closed") })))
+            }
             if (entry.write(chunk)) return resume(Effect.void)
-            const onDrain = () => {
-              entry.off("error", onError)
-              resume(Effect.void)
-            }
-            const onError = (cause: unknown) => {
+            const settle = (result: Effect.Effect<void, BlobError>) => {
               entry.off("drain", onDrain)
-              resume(Effect.fail(new BlobError({ op: "write", cause })))
+              entry.off("error", onError)
+              entry.off("close", onClose)
+              resume(result)
             }
+            const onDrain = () => settle(Effect.void)
+            const onError = (cause: unknown) => settle(Effect.fail(new BlobError({ op: "write", cause })))
+            const onClose = () => settle(Effect.fail(new BlobError({ op: "write", cause: new Error("stream closed") })))
             entry.once("drain", onDrain)
             entry.once("error", onError)
+            entry.once("close", onClose)
           })
 
         const body = Stream.runForEach(content, (chunk): Effect.Effect<void, BlobError | BlobTooLarge> => {
@@ -104,13 +110,24 @@ export class BlobStore extends Effect.Service<BlobStore>()("rustfs/BlobStore", {
         )
       })
 
+    /** Creates `dir` and makes every directory it had to create durable, then returns. */
+    const mkdirDurable = async (dir: string) => {
+      const first = await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 })
+      if (first === undefined) return
+      const created: Array<string> = []
+      for (let d = dir; d.length >= first.length; d = path.dirname(d)) created.push(d)
+      for (const d of [path.dirname(first), ...created.reverse()]) await fsyncDir(d)
+    }
+
+    // Renames run to completion even if the request is interrupted: a half-observed rename could
+    // otherwise leave a blob that no row (and so no GC) knows about.
     const commit = (tmp: string, tenant: string, fileId: string) =>
-      io("commit", async () => {
+      Effect.uninterruptible(io("commit", async () => {
         const dest = blobPath(tenant, fileId)
-        await fs.promises.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 })
+        await mkdirDurable(path.dirname(dest))
         await fs.promises.rename(tmp, dest)
         await fsyncDir(path.dirname(dest))
-      })
+      }))
 
     const discard = (tmp: string) => Effect.promise(() => fs.promises.rm(tmp, { force: true }))
 
@@ -118,7 +135,7 @@ export class BlobStore extends Effect.Service<BlobStore>()("rustfs/BlobStore", {
 
     /** Replaces a blob with new content written by `write`, atomically (used by key rotation). */
     const rewrite = (tenant: string, fileId: string, write: (tmp: string) => Promise<void>) =>
-      io("rewrite", async () => {
+      Effect.uninterruptible(io("rewrite", async () => {
         const tmp = path.join(tmpDir, randomUUID() + ".part")
         try {
           await write(tmp)
@@ -128,7 +145,7 @@ export class BlobStore extends Effect.Service<BlobStore>()("rustfs/BlobStore", {
         } finally {
           await fs.promises.rm(tmp, { force: true })
         }
-      })
+      }))
 
     const checkWritable = io("probe", async () => {
       const probe = path.join(tmpDir, ".probe-" + randomUUID())

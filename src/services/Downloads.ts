@@ -45,7 +45,11 @@ const randomAccess = (fh: fs.promises.FileHandle, size: number): Age.RandomAcces
  * blobs are authenticated over the requested range before the status line is sent, so corruption
  * is an error response, never a truncated 200.
  */
-export const serveFile = Effect.fn("Downloads.serveFile")(function*(meta: FileMeta, headers: Record<string, string | undefined>) {
+export const serveFile = Effect.fn("Downloads.serveFile")(function*(
+  meta: FileMeta,
+  headers: Record<string, string | undefined>,
+  method = "GET"
+) {
   const blobs = yield* BlobStore
   const cipher = yield* Cipher
   const etag = `"${meta.sha256}"`
@@ -71,6 +75,15 @@ export const serveFile = Effect.fn("Downloads.serveFile")(function*(meta: FileMe
   const start = range?.start ?? 0
   const end = range?.end ?? meta.size - 1
   const length = meta.size === 0 ? 0 : end - start + 1
+  const responseHeaders = {
+    ...base,
+    "content-length": String(length),
+    ...(range === null ? {} : { "content-range": `bytes ${start}-${end}/${meta.size}` })
+  }
+  if (method === "HEAD") {
+    // Nothing is opened for HEAD: a body nobody reads would hold a file handle.
+    return HttpServerResponse.empty({ status: range === null ? 200 : 206, headers: { ...responseHeaders, "content-type": meta.mime } })
+  }
   const path = blobs.blobPath(meta.tenant_id, meta.file_id)
   const fh = yield* Effect.tryPromise({
     try: () => fs.promises.open(path, "r"),
@@ -105,10 +118,6 @@ export const serveFile = Effect.fn("Downloads.serveFile")(function*(meta: FileMe
   return HttpServerResponse.raw(body, {
     status: range === null ? 200 : 206,
     contentType: meta.mime,
-    headers: {
-      ...base,
-      "content-length": String(length),
-      ...(range === null ? {} : { "content-range": `bytes ${start}-${end}/${meta.size}` })
-    }
+    headers: responseHeaders
   })
 })

@@ -159,28 +159,27 @@ export class FileRepo extends Effect.Service<FileRepo>()("rustfs/FileRepo", {
     const claim = Effect.fn("FileRepo.claim")(function*(tenant: TenantId, limit: number, leaseMs: number, maxAttempts: number) {
       const now = yield* Clock.currentTimeMillis
       const where = sql.unsafe(claimableWhere.replaceAll("$now", String(now)))
-      return yield* repo(sql.withTransaction(Effect.gen(function*() {
-        yield* sql`UPDATE rustfs_files SET extract_status = 'failed', extract_error = 'max_attempts_exceeded',
-            extract_updated_at_ms = ${now}, lease_token = NULL, lease_expires_at_ms = NULL, retry_at_ms = NULL
-          WHERE (tenant_id, file_id) IN (
-            SELECT tenant_id, file_id FROM rustfs_files
-            WHERE tenant_id = ${tenant} AND extract_attempt >= ${maxAttempts} AND ${where}
-            FOR UPDATE SKIP LOCKED)`
-        const rows = yield* sql<Row>`UPDATE rustfs_files AS f SET extract_status = 'processing',
-            extract_attempt = f.extract_attempt + 1, lease_token = gen_random_uuid(),
-            lease_expires_at_ms = ${now + leaseMs}, extract_updated_at_ms = ${now}, retry_at_ms = NULL
-          FROM (SELECT tenant_id, file_id FROM rustfs_files
-            WHERE tenant_id = ${tenant} AND extract_attempt < ${maxAttempts} AND ${where}
-            ORDER BY created_at_ms, file_id LIMIT ${limit} FOR UPDATE SKIP LOCKED) AS c
-          WHERE f.tenant_id = c.tenant_id AND f.file_id = c.file_id
-          RETURNING f.*`
-        return {
-          claimedAt: now,
-          items: rows
-            .map((r) => new ClaimedFile({ ...metaFields(r), lease_token: String(r.lease_token), lease_expires_at_ms: num(r.lease_expires_at_ms) }))
-            .sort((a, b) => a.created_at_ms - b.created_at_ms || (a.file_id < b.file_id ? -1 : 1))
-        }
-      })))
+      // One statement: the oldest claimable rows are locked (skipping rows other claimers hold);
+      // those out of attempts end failed, the others become this claimer's, with a fresh lease.
+      const rows = yield* repo(sql<Row>`UPDATE rustfs_files AS f SET
+          extract_status = CASE WHEN f.extract_attempt >= ${maxAttempts} THEN 'failed' ELSE 'processing' END,
+          extract_error = CASE WHEN f.extract_attempt >= ${maxAttempts} THEN 'max_attempts_exceeded' ELSE f.extract_error END,
+          extract_attempt = CASE WHEN f.extract_attempt >= ${maxAttempts} THEN f.extract_attempt ELSE f.extract_attempt + 1 END,
+          lease_token = CASE WHEN f.extract_attempt >= ${maxAttempts} THEN NULL ELSE gen_random_uuid() END,
+          lease_expires_at_ms = CASE WHEN f.extract_attempt >= ${maxAttempts} THEN NULL ELSE ${now + leaseMs}::bigint END,
+          extract_updated_at_ms = ${now}, retry_at_ms = NULL
+        FROM (SELECT tenant_id, file_id FROM rustfs_files
+          WHERE tenant_id = ${tenant} AND ${where}
+          ORDER BY created_at_ms, file_id LIMIT ${limit} FOR UPDATE SKIP LOCKED) AS c
+        WHERE f.tenant_id = c.tenant_id AND f.file_id = c.file_id
+        RETURNING f.*`)
+      return {
+        claimedAt: now,
+        items: rows
+          .filter((r) => r.extract_status === "processing")
+          .map((r) => new ClaimedFile({ ...metaFields(r), lease_token: String(r.lease_token), lease_expires_at_ms: num(r.lease_expires_at_ms) }))
+          .sort((a, b) => a.created_at_ms - b.created_at_ms || (a.file_id < b.file_id ? -1 : 1))
+      }
     })
 
     const renewLease = Effect.fn("FileRepo.renewLease")(function*(tenant: TenantId, fileId: FileId, token: string, leaseMs: number) {
@@ -307,7 +306,7 @@ export class FileRepo extends Effect.Service<FileRepo>()("rustfs/FileRepo", {
       return rows.length
     })
 
-    const usage = Effect.fn("FileRepo.usage")(function*() {
+    const usage = Effect.fn("FileRepo.usage")(function*(tenant: TenantId | null) {
       const rows = yield* repo(sql<Row>`SELECT tenant_id,
           count(*) FILTER (WHERE deleted_at_ms IS NULL) AS files,
           COALESCE(sum(size) FILTER (WHERE deleted_at_ms IS NULL), 0) AS bytes,
@@ -317,7 +316,8 @@ export class FileRepo extends Effect.Service<FileRepo>()("rustfs/FileRepo", {
           count(*) FILTER (WHERE deleted_at_ms IS NULL AND extract_status = 'indexed') AS indexed,
           count(*) FILTER (WHERE deleted_at_ms IS NULL AND extract_status = 'skipped') AS skipped,
           count(*) FILTER (WHERE deleted_at_ms IS NULL AND extract_status = 'failed') AS failed
-        FROM rustfs_files GROUP BY tenant_id ORDER BY tenant_id`)
+        FROM rustfs_files ${tenant === null ? sql`` : sql`WHERE tenant_id = ${tenant}`}
+        GROUP BY tenant_id ORDER BY tenant_id`)
       return rows.map((r) =>
         new TenantUsage({
           tenant_id: String(r.tenant_id),
@@ -383,11 +383,16 @@ export class FileRepo extends Effect.Service<FileRepo>()("rustfs/FileRepo", {
       repo(sql`UPDATE rustfs_files SET key_recipient = ${recipient} WHERE tenant_id = ${tenant} AND file_id = ${fileId}`)
 
     // Share links
+    /** The live-file check and the insert share a transaction, so a concurrent tombstone (which revokes links) cannot slip between them. */
     const createLink = Effect.fn("FileRepo.createLink")(function*(tenant: TenantId, fileId: FileId, linkId: string, expiresAt: number) {
       const now = yield* Clock.currentTimeMillis
-      yield* get(tenant, fileId)
-      yield* repo(sql`INSERT INTO rustfs_links (link_id, tenant_id, file_id, created_at_ms, expires_at_ms)
-        VALUES (${linkId}, ${tenant}, ${fileId}, ${now}, ${expiresAt})`)
+      return yield* repo(sql.withTransaction(Effect.gen(function*() {
+        const live = yield* sql<Row>`SELECT 1 FROM rustfs_files
+          WHERE tenant_id = ${tenant} AND file_id = ${fileId} AND deleted_at_ms IS NULL FOR SHARE`
+        if (live[0] === undefined) return yield* new FileMissing({ fileId })
+        yield* sql`INSERT INTO rustfs_links (link_id, tenant_id, file_id, created_at_ms, expires_at_ms)
+          VALUES (${linkId}, ${tenant}, ${fileId}, ${now}, ${expiresAt})`
+      })))
     })
 
     const links = Effect.fn("FileRepo.links")(function*(tenant: TenantId, fileId: FileId) {

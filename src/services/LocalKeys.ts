@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { ConfigProvider, Effect, Layer } from "effect"
+import { keyIdOf } from "./RustfsConfig.js"
 
 /**
  * Development convenience for the one-command start (`npm run start:rustfs`, `npm start`): when
@@ -43,11 +44,11 @@ export const localKeysLayer = (dataDirVar: string, defaultDataDir: string) =>
       if (process.env.OPENCLAW_LOCAL_KEYS !== "1") return Layer.empty
       const dataDir = path.resolve(process.env[dataDirVar] ?? defaultDataDir)
       const { created, file, set } = loadOrCreate(dataDir)
+      // Keys stay in the 0600 file; the log names the file and the key ids, never the keys.
       yield* Effect.logInfo(created ? "generated local API keys" : "using local API keys", {
         file,
         tenant_id: set.tenant_id,
-        admin_key: set.keys.admin,
-        writer_key: set.keys.writer
+        key_ids: Object.fromEntries(Object.entries(set.keys).map(([role, key]) => [role, keyIdOf(key)]))
       })
       const fallback = ConfigProvider.fromMap(new Map(Object.entries(asRustfsEnv(set))))
       return Layer.setConfigProvider(ConfigProvider.fromEnv().pipe(ConfigProvider.orElse(() => fallback)))

@@ -19,6 +19,8 @@ export const RUSTFS_ENV_VARS = [
   "RUSTFS_MAX_EXTRACT_ATTEMPTS",
   "RUSTFS_TOMBSTONE_RETENTION_MS",
   "RUSTFS_GC_INTERVAL_MS",
+  "RUSTFS_SHUTDOWN_GRACE_MS",
+  "RUSTFS_EMBEDDED_PG_PORT",
   "RUSTFS_LOG_LEVEL"
 ] as const
 
@@ -162,7 +164,8 @@ export const rustfsConfig = Effect.gen(function*() {
     maxUploadBytes: yield* positiveInt("RUSTFS_MAX_UPLOAD_BYTES", 10 * 1024 ** 3),
     maxExtractAttempts: yield* positiveInt("RUSTFS_MAX_EXTRACT_ATTEMPTS", 5),
     tombstoneRetentionMs: yield* positiveInt("RUSTFS_TOMBSTONE_RETENTION_MS", 7 * 86_400_000, 0),
-    gcIntervalMs: yield* positiveInt("RUSTFS_GC_INTERVAL_MS", 3_600_000, 1000)
+    gcIntervalMs: yield* positiveInt("RUSTFS_GC_INTERVAL_MS", 3_600_000, 1000),
+    shutdownGraceMs: yield* positiveInt("RUSTFS_SHUTDOWN_GRACE_MS", 10_000, 0)
   }
 })
 

@@ -230,7 +230,7 @@ const FilesLive = HttpApiBuilder.group(RustfsApi, "files", (handlers) =>
           const { tenant } = yield* authorize("download", urlParams.tenant_id)
           const stored = yield* repo.get(tenant, path.id)
           if (stored.blobPurged) return yield* new E.NotFound({ message: "file not found" })
-          return yield* serveFile(stored.meta, request.headers)
+          return yield* serveFile(stored.meta, request.headers, request.method)
         }).pipe(contractErrors))
       .handle("claim", ({ payload }) =>
         Effect.gen(function*() {
@@ -259,18 +259,30 @@ const FilesLive = HttpApiBuilder.group(RustfsApi, "files", (handlers) =>
       .handle("annotations", ({ path, payload }) =>
         Effect.gen(function*() {
           const { principal, tenant } = yield* authorize("annotate", payload.tenant_id)
-          const size = JSON.stringify(payload.annotations ?? null).length
+          const mode = payload.mode ?? "merge"
+          if (payload.annotations === undefined) {
+            return yield* new E.InvalidRequest({ message: "annotations is required" })
+          }
+          if (mode === "merge" && !isPlainObject(payload.annotations)) {
+            return yield* new E.InvalidRequest({
+              message: "annotations must be a JSON object to merge; use mode \"replace\" to replace them wholesale"
+            })
+          }
+          if (jsonDepth(payload.annotations) > 64) {
+            return yield* new E.InvalidRequest({ message: "annotations are nested more than 64 levels deep" })
+          }
+          const size = JSON.stringify(payload.annotations).length
           if (size > 1024 * 1024) return yield* new E.PayloadTooLarge({ message: "annotations exceed 1 MiB" })
           const result = yield* repo.annotate(tenant, path.id, {
-            patch: payload.annotations ?? null,
-            mode: payload.mode ?? "merge",
+            patch: payload.annotations,
+            mode,
             ifVersion: payload.if_version ?? null,
             leaseToken: payload.lease_token ?? null,
             source: payload.source ?? null
           })
           yield* audit.record({
             action: "annotations", tenant_id: tenant, file_id: path.id, key_id: principal.keyId, outcome: "ok",
-            detail: { version: result.version, mode: payload.mode ?? "merge" }
+            detail: { version: result.version, mode, source: payload.source ?? null }
           })
           return { ok: true as const, file_id: path.id, updated_at_ms: result.updatedAt, version: result.version }
         }).pipe(contractErrors))
@@ -312,7 +324,6 @@ const FilesLive = HttpApiBuilder.group(RustfsApi, "files", (handlers) =>
           if (!signer.enabled) {
             return yield* new E.ServiceUnavailable({ message: "share links are disabled: RUSTFS_SIGNING_KEY is not set" })
           }
-          yield* repo.get(tenant, path.id)
           const now = Date.now()
           const expiresAt = now + ttl * 1000
           const { lid, token } = yield* signer.sign({ tenant_id: tenant, file_id: path.id, exp_ms: expiresAt })
@@ -348,6 +359,23 @@ const FilesLive = HttpApiBuilder.group(RustfsApi, "files", (handlers) =>
         }).pipe(contractErrors))
   }))
 
+const isPlainObject = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** Nesting depth of a JSON value, computed without recursion (hostile input cannot blow the stack). */
+const jsonDepth = (value: unknown): number => {
+  let max = 0
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!
+    if (typeof v !== "object" || v === null) continue
+    max = Math.max(max, d)
+    if (max > 64) return max
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1])
+  }
+  return max
+}
+
 const emptyToNull = (s: string | undefined) => (s === undefined || s.trim() === "" ? null : s)
 
 const AdminLive = HttpApiBuilder.group(RustfsApi, "admin", (handlers) =>
@@ -367,8 +395,9 @@ const AdminLive = HttpApiBuilder.group(RustfsApi, "admin", (handlers) =>
         }).pipe(contractErrors))
       .handle("usage", () =>
         Effect.gen(function*() {
-          yield* authorize("admin", undefined)
-          return { ok: true as const, tenants: yield* repo.usage() }
+          const { principal } = yield* authorize("admin", undefined)
+          // A key sees its own tenant; only the development mode without keys sees all of them.
+          return { ok: true as const, tenants: yield* repo.usage(principal.tenant) }
         }).pipe(contractErrors))
       .handle("rotateKeys", () =>
         Effect.gen(function*() {
@@ -418,7 +447,7 @@ const PublicLive = HttpApiBuilder.group(RustfsApi, "public", (handlers) =>
         if (state === "tombstoned") return yield* new E.NotFound({ message: "file not found" })
         const stored = yield* repo.get(tenant, fileId)
         if (stored.blobPurged) return yield* new E.NotFound({ message: "file not found" })
-        const response = yield* serveFile(stored.meta, request.headers)
+        const response = yield* serveFile(stored.meta, request.headers, request.method)
         yield* audit.record({ action: "public_download", tenant_id: tenant, file_id: fileId, key_id: null, outcome: "ok", detail: { link_id: claims.lid } })
         return response
       }).pipe(contractErrors))

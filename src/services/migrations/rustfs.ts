@@ -50,5 +50,22 @@ export const rustfsMigrations = {
         FOREIGN KEY (tenant_id, file_id) REFERENCES rustfs_files (tenant_id, file_id) ON DELETE CASCADE
       )`
     yield* sql`CREATE INDEX rustfs_links_file ON rustfs_links (tenant_id, file_id)`
+  }),
+  "0002_search_indexes": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE INDEX rustfs_files_session ON rustfs_files (tenant_id, session_id, created_at_ms DESC, file_id DESC)
+      WHERE deleted_at_ms IS NULL`
+    // Substring search (`q`) uses trigram indexes when pg_trgm can be created (a trusted extension
+    // since PostgreSQL 13); without it search still works, by scanning the tenant.
+    const trigram = yield* sql.withTransaction(sql`CREATE EXTENSION IF NOT EXISTS pg_trgm`).pipe(
+      Effect.as(true),
+      Effect.catchAll((e) => Effect.logWarning("pg_trgm unavailable; substring search will scan", e).pipe(Effect.as(false)))
+    )
+    if (trigram) {
+      yield* sql`CREATE INDEX rustfs_files_filename_trgm ON rustfs_files USING gin (filename gin_trgm_ops)
+        WHERE deleted_at_ms IS NULL`
+      yield* sql`CREATE INDEX rustfs_files_id_trgm ON rustfs_files USING gin (file_id gin_trgm_ops)
+        WHERE deleted_at_ms IS NULL`
+    }
   })
 }
