@@ -24,5 +24,26 @@ export const deepMemoryMigrations = {
         FOREIGN KEY (namespace, memory_id) REFERENCES dm_graph_memories (namespace, id) ON DELETE CASCADE
       )`
     yield* sql`CREATE INDEX dm_graph_edges_term ON dm_graph_edges (namespace, kind, term)`
+  }),
+  "0002_memories": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE dm_meta (key text PRIMARY KEY, value jsonb NOT NULL)`
+    yield* sql`
+      CREATE TABLE dm_memories (
+        namespace text NOT NULL,
+        id uuid NOT NULL,
+        index_key bigserial NOT NULL UNIQUE,
+        session_id text NOT NULL,
+        vector bytea NOT NULL,
+        tokens text NOT NULL,
+        lexical tsvector GENERATED ALWAYS AS (to_tsvector('simple', tokens)) STORED,
+        payload jsonb NOT NULL,
+        created_at_ms bigint NOT NULL,
+        expires_at_ms bigint,
+        PRIMARY KEY (namespace, id)
+      )`
+    yield* sql`CREATE INDEX dm_memories_lexical ON dm_memories USING gin (lexical)`
+    yield* sql`CREATE INDEX dm_memories_session ON dm_memories (namespace, session_id)`
+    yield* sql`CREATE INDEX dm_memories_expiry ON dm_memories (expires_at_ms) WHERE expires_at_ms IS NOT NULL`
   })
 }
