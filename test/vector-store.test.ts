@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto"
+import type { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { DeepMemoryMigrationsLive } from "../src/services/DeepMemoryMigrations.js"
@@ -41,7 +42,7 @@ const implementations = testDatabases().map((db) => ({
   layer: embeddedVectorStoreLayer(DIMS, "test-embedder:16").pipe(
     Layer.provideMerge(DeepMemoryMigrationsLive),
     Layer.provideMerge(db.layer)
-  ) as Layer.Layer<VectorStore, unknown>
+  ) as Layer.Layer<VectorStore | SqlClient.SqlClient, unknown>
 }))
 
 for (const impl of implementations) {
