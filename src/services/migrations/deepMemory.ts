@@ -45,5 +45,17 @@ export const deepMemoryMigrations = {
     yield* sql`CREATE INDEX dm_memories_lexical ON dm_memories USING gin (lexical)`
     yield* sql`CREATE INDEX dm_memories_session ON dm_memories (namespace, session_id)`
     yield* sql`CREATE INDEX dm_memories_expiry ON dm_memories (expires_at_ms) WHERE expires_at_ms IS NOT NULL`
+  }),
+  "0003_seen_messages": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // Messages already turned into memories, per session: a resent transcript only adds what is new.
+    yield* sql`
+      CREATE TABLE dm_seen_messages (
+        namespace text NOT NULL,
+        session_id text NOT NULL,
+        hash text NOT NULL,
+        seen_at_ms bigint NOT NULL,
+        PRIMARY KEY (namespace, session_id, hash)
+      )`
   })
 }
