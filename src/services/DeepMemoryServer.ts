@@ -13,6 +13,7 @@ import { observe, routeTemplates } from "./HttpObservability.js"
 import { MemoryKeys } from "./MemoryKeys.js"
 import { MemoryService } from "./MemoryService.js"
 import { embeddedVectorStoreLayer } from "./vector/EmbeddedVectorStore.js"
+import { qdrantVectorStoreLayer } from "./vector/QdrantVectorStore.js"
 
 export const deepMemoryDataDir = Config.string("DATA_DIR").pipe(
   Config.orElse(() => Config.string("QUEUE_DIR")),
@@ -36,15 +37,14 @@ const GraphStoreFromConfig = Layer.unwrapEffect(
   Effect.map(configured("NEO4J_URI"), (uri) => Option.isSome(uri) ? Neo4jGraphStoreLive : PgGraphStoreLive)
 )
 
-/** Qdrant when `QDRANT_URL` is set (lands with the Qdrant adapter), the embedded store otherwise. */
+/** Qdrant when `QDRANT_URL` is set, the embedded store otherwise. */
 const VectorStoreFromConfig = Layer.unwrapEffect(
   Effect.gen(function*() {
     const embedder = yield* Embedder
     const qdrant = yield* configured("QDRANT_URL")
-    if (Option.isSome(qdrant)) {
-      return yield* Effect.dieMessage("QDRANT_URL is set but the Qdrant vector store is not wired in this build")
-    }
-    return embeddedVectorStoreLayer(embedder.dimensions, embedder.id)
+    return Option.isSome(qdrant)
+      ? qdrantVectorStoreLayer(embedder.dimensions, embedder.id)
+      : embeddedVectorStoreLayer(embedder.dimensions, embedder.id)
   })
 )
 
