@@ -7,11 +7,15 @@ import { Embedder } from "./Embedder.js"
 import { GraphStore } from "./GraphStore.js"
 import { MemoryKeys, permits } from "./MemoryKeys.js"
 import { contextOf, MemoryService } from "./MemoryService.js"
+import { type RateClass, RateLimiter } from "./RateLimiter.js"
 import { renderPrometheus } from "./Prometheus.js"
 import { VectorStore } from "./VectorStore.js"
 
-/** Checks role and namespace allowlist; answers 403 `forbidden` / `forbidden_namespace`. */
-const authorize = (needed: MemoryRole, namespace: string | undefined) =>
+/**
+ * Checks role and namespace allowlist (403 `forbidden` / `forbidden_namespace`), then the caller's
+ * rate limit for the class of request (429 `rate_limited`).
+ */
+const authorize = (needed: MemoryRole, namespace: string | undefined, rateClass?: RateClass) =>
   Effect.gen(function*() {
     const principal = yield* CurrentMemoryPrincipal
     const ns = namespace ?? "default"
@@ -21,6 +25,7 @@ const authorize = (needed: MemoryRole, namespace: string | undefined) =>
     if (!permits(principal, needed, ns)) {
       return yield* new E.ForbiddenNamespace({ message: `this key may not use namespace ${ns}`, namespace: ns })
     }
+    if (rateClass !== undefined) yield* Effect.flatMap(RateLimiter, (limiter) => limiter.check(principal.keyId, rateClass))
     return { principal, namespace: ns }
   })
 
@@ -84,7 +89,7 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
     return handlers
       .handle("retrieve", ({ payload }) =>
         Effect.gen(function*() {
-          const { namespace } = yield* authorize("read", payload.namespace)
+          const { namespace } = yield* authorize("read", payload.namespace, "retrieve")
           const scoped = payload.session_ids ?? (payload.scope_to_session === true && payload.session_id ? [payload.session_id] : undefined)
           const items = yield* memory.retrieve({
             namespace,
@@ -118,7 +123,7 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
         }).pipe(contractErrors))
       .handle("update", ({ payload }) =>
         Effect.gen(function*() {
-          const { namespace } = yield* authorize("write", payload.namespace)
+          const { namespace } = yield* authorize("write", payload.namespace, "update")
           const outcome = yield* memory.update(namespace, payload.session_id, payload.messages)
           const max = payload.max_memory_ids ?? 200
           return {
@@ -154,7 +159,7 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
         }).pipe(contractErrors))
       .handle("forget", ({ payload }) =>
         Effect.gen(function*() {
-          const { namespace } = yield* authorize("admin", payload.namespace)
+          const { namespace } = yield* authorize("admin", payload.namespace, "forget")
           if ((payload.memory_ids === undefined || payload.memory_ids.length === 0) && payload.session_id === undefined) {
             return yield* new E.InvalidRequest({ message: "memory_ids or session_id is required", details: ["memory_ids", "session_id"] })
           }
@@ -194,14 +199,14 @@ const emptyStats = {
 const QueueLive = HttpApiBuilder.group(DeepMemoryApi, "queue", (handlers) =>
   Effect.succeed(
     handlers
-      .handle("updateStats", ({ urlParams }) => authorize("admin", urlParams.namespace).pipe(Effect.as(emptyStats), contractErrors))
-      .handle("updateFailed", ({ urlParams }) => authorize("admin", urlParams.namespace).pipe(Effect.as({ items: [] }), contractErrors))
-      .handle("updateExport", ({ urlParams }) => authorize("admin", urlParams.namespace).pipe(Effect.as(""), contractErrors))
-      .handle("updateRetry", ({ payload }) => authorize("admin", payload.namespace).pipe(Effect.as({ retried: 0 }), contractErrors))
-      .handle("forgetStats", ({ urlParams }) => authorize("admin", urlParams.namespace).pipe(Effect.as(emptyStats), contractErrors))
-      .handle("forgetFailed", ({ urlParams }) => authorize("admin", urlParams.namespace).pipe(Effect.as({ items: [] }), contractErrors))
-      .handle("forgetExport", ({ urlParams }) => authorize("admin", urlParams.namespace).pipe(Effect.as(""), contractErrors))
-      .handle("forgetRetry", ({ payload }) => authorize("admin", payload.namespace).pipe(Effect.as({ retried: 0 }), contractErrors))
+      .handle("updateStats", ({ urlParams }) => authorize("admin", urlParams.namespace, "queue_admin").pipe(Effect.as(emptyStats), contractErrors))
+      .handle("updateFailed", ({ urlParams }) => authorize("admin", urlParams.namespace, "queue_admin").pipe(Effect.as({ items: [] }), contractErrors))
+      .handle("updateExport", ({ urlParams }) => authorize("admin", urlParams.namespace, "queue_admin").pipe(Effect.as(""), contractErrors))
+      .handle("updateRetry", ({ payload }) => authorize("admin", payload.namespace, "queue_admin").pipe(Effect.as({ retried: 0 }), contractErrors))
+      .handle("forgetStats", ({ urlParams }) => authorize("admin", urlParams.namespace, "queue_admin").pipe(Effect.as(emptyStats), contractErrors))
+      .handle("forgetFailed", ({ urlParams }) => authorize("admin", urlParams.namespace, "queue_admin").pipe(Effect.as({ items: [] }), contractErrors))
+      .handle("forgetExport", ({ urlParams }) => authorize("admin", urlParams.namespace, "queue_admin").pipe(Effect.as(""), contractErrors))
+      .handle("forgetRetry", ({ payload }) => authorize("admin", payload.namespace, "queue_admin").pipe(Effect.as({ retried: 0 }), contractErrors))
   ))
 
 const AdminLive = HttpApiBuilder.group(DeepMemoryApi, "admin", (handlers) =>

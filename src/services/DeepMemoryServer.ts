@@ -12,6 +12,7 @@ import { PgGraphStoreLive } from "./graph/PgGraphStore.js"
 import { observe, routeTemplates } from "./HttpObservability.js"
 import { MemoryKeys } from "./MemoryKeys.js"
 import { MemoryService } from "./MemoryService.js"
+import { RateLimiter } from "./RateLimiter.js"
 import { embeddedVectorStoreLayer } from "./vector/EmbeddedVectorStore.js"
 import { qdrantVectorStoreLayer } from "./vector/QdrantVectorStore.js"
 
@@ -55,7 +56,7 @@ export const DeepMemoryAppLive = (() => {
     Layer.provideMerge(embedder),
     Layer.provide(DeepMemoryMigrationsLive)
   )
-  const services = MemoryService.Default.pipe(Layer.provideMerge(Layer.mergeAll(stores, Analyzer.Default, MemoryKeys.Default)))
+  const services = MemoryService.Default.pipe(Layer.provideMerge(Layer.mergeAll(stores, Analyzer.Default, MemoryKeys.Default, RateLimiter.Default)))
   const api = HttpApiBuilder.api(DeepMemoryApi).pipe(Layer.provide(DeepMemoryHandlersLive))
   const errors = HttpApiBuilder.middleware(DeepMemoryApi, (app) => Effect.catchAllCause(app, toDeepMemoryError), { withContext: true })
   return Layer.mergeAll(errors).pipe(Layer.provideMerge(api), Layer.provideMerge(services))

@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import { taskQueueMigrations } from "./taskQueue.js"
 
 /** Numbered migrations of deep-memory's PostgreSQL tables (table `deep_memory_migrations`). */
 export const deepMemoryMigrations = {
@@ -57,5 +58,6 @@ export const deepMemoryMigrations = {
         seen_at_ms bigint NOT NULL,
         PRIMARY KEY (namespace, session_id, hash)
       )`
-  })
+  }),
+  ...taskQueueMigrations
 }
