@@ -51,7 +51,8 @@ for (const db of testDatabases()) {
               { role: "user", content: "Our team offsite will be in Lisbon in June." },
               { type: "message", message: { role: "user", content: [{ type: "text", text: "Remember that Marco is allergic to peanuts." }] } }
             ],
-            return_memory_ids: true
+            return_memory_ids: true,
+            async: false
           }
         })
         expect(added).toMatchObject({ status: "processed", memories_added: 2 })
@@ -81,7 +82,7 @@ for (const db of testDatabases()) {
     it.effect("a key for teamA can never read, write, forget or inspect teamB", () =>
       Effect.gen(function*() {
         const bWriter = yield* client(keys.bWrite)
-        yield* bWriter.memory.update({ payload: { namespace: "teamB", session_id: "b", messages: [{ role: "user", content: "Team B's vault code is kept by Priya in the Oslo office." }] } })
+        yield* bWriter.memory.update({ payload: { namespace: "teamB", session_id: "b", async: false, messages: [{ role: "user", content: "Team B's vault code is kept by Priya in the Oslo office." }] } })
         for (const [path, body, key] of [
           ["/retrieve_context", { namespace: "teamB", user_input: "vault code", session_id: "x" }, keys.aRead],
           ["/update_memory_index", { namespace: "teamB", session_id: "x", messages: [] }, keys.aWrite],
@@ -102,6 +103,32 @@ for (const db of testDatabases()) {
         const otherIds = yield* post("/forget", keys.aAdmin, { namespace: "teamA", memory_ids: [stillThere.json.memories[0].id] })
         expect(otherIds.status).toBe(400)
         expect(otherIds.json.error).toBe("invalid_request")
+      }))
+
+    it.effect("async updates are durable tasks that workers process; queue admin is scoped by namespace", () =>
+      Effect.gen(function*() {
+        const writer = yield* client(keys.aWrite)
+        const queued = yield* writer.memory.update({
+          payload: { namespace: "teamA", session_id: "async-1", messages: [{ role: "user", content: "The quarterly board meeting moved to Thursday at 3pm." }] }
+        })
+        expect(queued).toMatchObject({ status: "queued", memories_added: 0 })
+        expect(queued.task_id).toMatch(/^[0-9a-f-]{36}$/)
+        const reader = yield* client(keys.aRead)
+        let total = 0
+        for (let i = 0; i < 100 && total === 0; i++) {
+          yield* Effect.sleep("100 millis")
+          total = (yield* reader.memory.inspect({ payload: { namespace: "teamA", session_id: "async-1" } })).totals.memories
+        }
+        expect(total).toBe(1)
+        const admin = yield* client(keys.aAdmin)
+        const stats = yield* admin.queue.updateStats({ urlParams: { namespace: "teamA" } })
+        expect(stats).toMatchObject({ pending: 0, running: 0, failed: 0 })
+        expect(stats.done_last_hour).toBeGreaterThanOrEqual(1)
+        const unscoped = yield* raw(HttpClientRequest.get("/queue/stats").pipe(HttpClientRequest.setHeader("x-api-key", keys.aAdmin)))
+        expect(unscoped.status).toBe(403)
+        const root = yield* client(keys.root)
+        expect((yield* root.queue.updateFailed({ urlParams: {} })).items).toEqual([])
+        expect(yield* root.queue.updateExport({ urlParams: {} })).toBe("")
       }))
 
     it.effect("errors are the contract's JSON codes", () =>

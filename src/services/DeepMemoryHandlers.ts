@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto"
 import { HttpApiBuilder, HttpApiError, HttpApp, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Effect, Layer, Option } from "effect"
+import { Cause, Effect, Layer, Option, Stream } from "effect"
 import { CurrentMemoryPrincipal, DeepMemoryApi, MemoryAuthentication, type MemoryRole } from "../domain/DeepMemoryApi.js"
 import * as E from "../domain/DeepMemoryErrors.js"
 import { Embedder } from "./Embedder.js"
 import { GraphStore } from "./GraphStore.js"
 import { MemoryKeys, permits } from "./MemoryKeys.js"
+import { MemoryQueues } from "./MemoryQueues.js"
 import { contextOf, MemoryService } from "./MemoryService.js"
 import { type RateClass, RateLimiter } from "./RateLimiter.js"
 import { renderPrometheus } from "./Prometheus.js"
@@ -40,7 +41,8 @@ const contractErrors = <A, R>(effect: Effect.Effect<A, any, R>): Effect.Effect<A
       return Effect.fail(error)
     }
     const op: string = error?.op ?? error?.cause?.op ?? "unknown"
-    const store = /graph/i.test(op) || error?.cause?._tag === "GraphError" ? "graph"
+    const store = error?._tag === "TaskQueueError" ? "queue"
+      : /graph/i.test(op) || error?.cause?._tag === "GraphError" ? "graph"
       : /embed/i.test(op) ? "embedder"
       : "vectors"
     return Effect.logError("request failed", error).pipe(
@@ -85,6 +87,7 @@ const SystemLive = HttpApiBuilder.group(DeepMemoryApi, "system", (handlers) =>
 const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
   Effect.gen(function*() {
     const memory = yield* MemoryService
+    const queues = yield* MemoryQueues
     const vectors = yield* VectorStore
     return handlers
       .handle("retrieve", ({ payload }) =>
@@ -124,6 +127,18 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
       .handle("update", ({ payload }) =>
         Effect.gen(function*() {
           const { namespace } = yield* authorize("write", payload.namespace, "update")
+          yield* queues.admit(namespace)
+          if (payload.async !== false) {
+            // Durable before answering: the task row is committed when enqueue returns.
+            const { taskId } = yield* queues.update.enqueue({
+              namespace,
+              sessionId: payload.session_id,
+              kind: "update",
+              payload: { messages: payload.messages },
+              coalesceKey: `${namespace}/${payload.session_id}`
+            })
+            return { status: "queued" as const, memories_added: 0, memories_filtered: 0, task_id: taskId }
+          }
           const outcome = yield* memory.update(namespace, payload.session_id, payload.messages)
           const max = payload.max_memory_ids ?? 200
           return {
@@ -175,10 +190,21 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
             }
           }
           const target = { ids: payload.memory_ids, sessionId: payload.session_id }
+          if (payload.async === true && payload.dry_run !== true) {
+            const key = payload.session_id ?? `ids:${payload.memory_ids!.length}`
+            const { taskId } = yield* queues.forget.enqueue({
+              namespace,
+              sessionId: payload.session_id ?? "",
+              kind: "forget",
+              payload: { memory_ids: payload.memory_ids ?? null, session_id: payload.session_id ?? null }
+            })
+            return { status: "queued" as const, namespace, request_id: requestId, key, task_id: taskId }
+          }
           if (payload.dry_run === true) {
             const { ids } = yield* memory.forget(namespace, target, true)
             return { status: "dry_run" as const, namespace, request_id: requestId, would_delete: ids.length, memory_ids: ids }
           }
+          const cancelled = payload.session_id === undefined ? 0 : yield* queues.update.cancelSession(namespace, payload.session_id)
           const { counts, ids } = yield* memory.forget(namespace, target, false)
           return {
             status: "processed" as const,
@@ -186,34 +212,67 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
             request_id: requestId,
             deleted: ids.length,
             memory_ids: ids,
-            ...(counts === undefined ? {} : { results: counts })
+            ...(counts === undefined ? {} : { results: { ...counts, queued_tasks: cancelled } })
           }
         }).pipe(contractErrors))
   }))
 
-const emptyStats = {
-  pending: 0, running: 0, failed: 0, done_last_hour: 0, oldest_pending_age_ms: null, by_namespace: {}
-}
+/**
+ * Queue administration. A key limited to some namespaces must name one (`?namespace=`); only a key
+ * on every namespace sees the whole queue.
+ */
+const queueScope = (namespace: string | undefined) =>
+  Effect.gen(function*() {
+    const principal = yield* CurrentMemoryPrincipal
+    if (namespace !== undefined) return (yield* authorize("admin", namespace, "queue_admin")).namespace
+    if (principal.namespaces !== null) {
+      return yield* new E.ForbiddenNamespace({ message: "this key must name its namespace (?namespace=)", namespace: "*" })
+    }
+    yield* authorize("admin", undefined, "queue_admin")
+    return undefined
+  })
 
-/** Queue endpoints answer from the durable queue once it is wired in; until then updates are synchronous. */
 const QueueLive = HttpApiBuilder.group(DeepMemoryApi, "queue", (handlers) =>
-  Effect.succeed(
-    handlers
-      .handle("updateStats", ({ urlParams }) => authorize("admin", urlParams.namespace, "queue_admin").pipe(Effect.as(emptyStats), contractErrors))
-      .handle("updateFailed", ({ urlParams }) => authorize("admin", urlParams.namespace, "queue_admin").pipe(Effect.as({ items: [] }), contractErrors))
-      .handle("updateExport", ({ urlParams }) => authorize("admin", urlParams.namespace, "queue_admin").pipe(Effect.as(""), contractErrors))
-      .handle("updateRetry", ({ payload }) => authorize("admin", payload.namespace, "queue_admin").pipe(Effect.as({ retried: 0 }), contractErrors))
-      .handle("forgetStats", ({ urlParams }) => authorize("admin", urlParams.namespace, "queue_admin").pipe(Effect.as(emptyStats), contractErrors))
-      .handle("forgetFailed", ({ urlParams }) => authorize("admin", urlParams.namespace, "queue_admin").pipe(Effect.as({ items: [] }), contractErrors))
-      .handle("forgetExport", ({ urlParams }) => authorize("admin", urlParams.namespace, "queue_admin").pipe(Effect.as(""), contractErrors))
-      .handle("forgetRetry", ({ payload }) => authorize("admin", payload.namespace, "queue_admin").pipe(Effect.as({ retried: 0 }), contractErrors))
-  ))
+  Effect.gen(function*() {
+    const queues = yield* MemoryQueues
+    const group = (q: typeof queues.update) => ({
+      stats: (ns: string | undefined) => Effect.flatMap(queueScope(ns), (scope) => q.stats(scope)).pipe(contractErrors),
+      failed: (ns: string | undefined, limit: number | undefined) =>
+        Effect.flatMap(queueScope(ns), (scope) => q.listFailed({ ...(scope === undefined ? {} : { namespace: scope }), limit: limit ?? 100 })).pipe(
+          Effect.map((items) => ({ items: items.map(({ id, ...rest }) => ({ task_id: id, ...rest })) })),
+          contractErrors
+        ),
+      exportFailed: (ns: string | undefined) =>
+        Effect.flatMap(queueScope(ns), (scope) =>
+          Stream.runCollect(q.exportFailed(scope === undefined ? {} : { namespace: scope })).pipe(
+            Effect.map((lines) => [...lines].join(""))
+          )).pipe(contractErrors),
+      retry: (ns: string | undefined, taskIds: ReadonlyArray<string> | undefined) =>
+        Effect.flatMap(queueScope(ns), (scope) =>
+          q.retryFailed({ ...(scope === undefined ? {} : { namespace: scope }), ...(taskIds === undefined ? {} : { taskIds }) })).pipe(
+          Effect.map((retried) => ({ retried })),
+          contractErrors
+        )
+    })
+    const update = group(queues.update)
+    const forget = group(queues.forget)
+    return handlers
+      .handle("updateStats", ({ urlParams }) => update.stats(urlParams.namespace))
+      .handle("updateFailed", ({ urlParams }) => update.failed(urlParams.namespace, urlParams.limit))
+      .handle("updateExport", ({ urlParams }) => update.exportFailed(urlParams.namespace))
+      .handle("updateRetry", ({ payload }) => update.retry(payload.namespace, payload.task_ids))
+      .handle("forgetStats", ({ urlParams }) => forget.stats(urlParams.namespace))
+      .handle("forgetFailed", ({ urlParams }) => forget.failed(urlParams.namespace, urlParams.limit))
+      .handle("forgetExport", ({ urlParams }) => forget.exportFailed(urlParams.namespace))
+      .handle("forgetRetry", ({ payload }) => forget.retry(payload.namespace, payload.task_ids))
+  }))
 
 const AdminLive = HttpApiBuilder.group(DeepMemoryApi, "admin", (handlers) =>
   Effect.gen(function*() {
     const vectors = yield* VectorStore
     const graph = yield* GraphStore
     const embedder = yield* Embedder
+    const queues = yield* MemoryQueues
     return handlers
       .handle("details", () =>
         Effect.gen(function*() {
@@ -225,7 +284,7 @@ const AdminLive = HttpApiBuilder.group(DeepMemoryApi, "admin", (handlers) =>
             ok: v === "ok" && g === "ok",
             stores: { vectors: { backend: vectors.name, status: v }, graph: { backend: graph.name, status: g } },
             embedder: embedder.id,
-            queue: emptyStats
+            queue: yield* queues.update.stats()
           }
         }).pipe(contractErrors))
       .handle("metrics", () => authorize("admin", undefined).pipe(Effect.zipRight(renderPrometheus), contractErrors))

@@ -11,6 +11,7 @@ import { Neo4jGraphStoreLive } from "./graph/Neo4jGraphStore.js"
 import { PgGraphStoreLive } from "./graph/PgGraphStore.js"
 import { observe, routeTemplates } from "./HttpObservability.js"
 import { MemoryKeys } from "./MemoryKeys.js"
+import { MemoryQueues, MemoryQueueWorkersLive } from "./MemoryQueues.js"
 import { MemoryService } from "./MemoryService.js"
 import { RateLimiter } from "./RateLimiter.js"
 import { embeddedVectorStoreLayer } from "./vector/EmbeddedVectorStore.js"
@@ -56,7 +57,11 @@ export const DeepMemoryAppLive = (() => {
     Layer.provideMerge(embedder),
     Layer.provide(DeepMemoryMigrationsLive)
   )
-  const services = MemoryService.Default.pipe(Layer.provideMerge(Layer.mergeAll(stores, Analyzer.Default, MemoryKeys.Default, RateLimiter.Default)))
+  const core = MemoryService.Default.pipe(Layer.provideMerge(Layer.mergeAll(stores, Analyzer.Default, MemoryKeys.Default, RateLimiter.Default)))
+  const services = Layer.merge(MemoryQueueWorkersLive, Layer.empty).pipe(
+    Layer.provideMerge(MemoryQueues.Default),
+    Layer.provideMerge(core)
+  )
   const api = HttpApiBuilder.api(DeepMemoryApi).pipe(Layer.provide(DeepMemoryHandlersLive))
   const errors = HttpApiBuilder.middleware(DeepMemoryApi, (app) => Effect.catchAllCause(app, toDeepMemoryError), { withContext: true })
   return Layer.mergeAll(errors).pipe(Layer.provideMerge(api), Layer.provideMerge(services))
