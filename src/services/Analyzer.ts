@@ -1,3 +1,4 @@
+import { integerAtLeast, invalidConfig, parseJsonArray, strictBoolean } from "./ConfigValues.js"
 import { Config, ConfigError, Effect, Either, Option, type Types } from "effect"
 import type { ExtractedMemory, FilteredMessage, Locator, MemoryKind, NormalizedMessage } from "../domain/Memory.js"
 import { assistantStatesFact, classifyKind, importanceOf, isNoise, subjectAndKey } from "./analyzer/classify.js"
@@ -269,30 +270,8 @@ export const makeAnalyzer = (options: AnalyzerOptions) => {
 // ---------------------------------------------------------------------------------------------
 // configuration
 
-const invalid = (name: string, message: string) => ConfigError.InvalidData([name], `${name}: ${message}`)
-
-const strictBoolean = (name: string, fallback: boolean) =>
-  Config.string(name).pipe(
-    Config.option,
-    Config.mapOrFail((value) => {
-      const v = Option.getOrUndefined(value)?.trim().toLowerCase()
-      if (v === undefined || v === "") return Either.right(fallback)
-      if (v === "true" || v === "1") return Either.right(true)
-      if (v === "false" || v === "0") return Either.right(false)
-      return Either.left(invalid(name, `expected true, 1, false or 0, got "${v.slice(0, 20)}"`))
-    })
-  )
-
-const positiveInt = (name: string, fallback: number) =>
-  Config.string(name).pipe(
-    Config.option,
-    Config.mapOrFail((value) => {
-      const raw = Option.getOrUndefined(value)?.trim()
-      if (raw === undefined || raw === "") return Either.right(fallback)
-      const n = Number(raw)
-      return Number.isSafeInteger(n) && n > 0 ? Either.right(n) : Either.left(invalid(name, `expected a positive integer, got "${raw.slice(0, 20)}"`))
-    })
-  )
+const invalid = invalidConfig
+const positiveInt = (name: string, fallback: number) => integerAtLeast(name, fallback, 1)
 
 /**
  * A JSON array of regular expressions: plain sources (compiled without flags) or `/source/flags`
@@ -300,13 +279,9 @@ const positiveInt = (name: string, fallback: number) =>
  * the variable and the entry.
  */
 export const parseRegexList = (name: string, json: string): Either.Either<Array<RegExp>, ConfigError.ConfigError> => {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(json)
-  } catch {
-    return Either.left(invalid(name, "not valid JSON (expected an array of regular expression strings)"))
-  }
-  if (!Array.isArray(parsed)) return Either.left(invalid(name, "expected a JSON array of regular expression strings"))
+  const array = parseJsonArray(name, json, "a JSON array of regular expression strings")
+  if (Either.isLeft(array)) return Either.left(array.left)
+  const parsed = array.right
   const out: Array<RegExp> = []
   for (const [i, entry] of parsed.entries()) {
     if (typeof entry !== "string" || entry === "") return Either.left(invalid(name, `entry ${i} is not a non-empty string`))

@@ -5,6 +5,7 @@ import { CurrentMemoryPrincipal, DeepMemoryApi, MemoryAuthentication, type Memor
 import * as E from "../domain/DeepMemoryErrors.js"
 import { Embedder } from "./Embedder.js"
 import { GraphStore } from "./GraphStore.js"
+import { presentedKey } from "./HttpAuth.js"
 import { MemoryKeys, permits } from "./MemoryKeys.js"
 import { MemoryQueues } from "./MemoryQueues.js"
 import { contextOf, MemoryService } from "./MemoryService.js"
@@ -56,10 +57,7 @@ export const MemoryAuthenticationLive = Layer.effect(
     const keys = yield* MemoryKeys
     return Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
-      const header = request.headers["x-api-key"]
-      const auth = request.headers["authorization"]
-      const bearer = auth !== undefined && /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, "").trim() : undefined
-      const presented = header !== undefined && header !== "" ? header : bearer
+      const presented = presentedKey(request.headers)
       return yield* Option.match(keys.authenticate(presented), {
         onNone: () => Effect.fail(new E.Unauthorized({ message: presented === undefined ? "missing API key" : "invalid API key" })),
         onSome: Effect.succeed

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto"
 import { Config, ConfigError, Effect, Either, Option, Redacted, Schema } from "effect"
 import type { MemoryPrincipal, MemoryRole } from "../domain/DeepMemoryApi.js"
-import { strictBoolean } from "./RustfsConfig.js"
+import { invalidConfig, parseJsonArray, strictBoolean } from "./ConfigValues.js"
 
 /**
  * deep-memory API keys: `API_KEYS_JSON` `[{key, role: read|write|admin, namespaces?: [...]}]`, plus the
@@ -19,7 +19,7 @@ export interface MemoryKeyEntry {
 const rank: Record<MemoryRole, number> = { read: 0, write: 1, admin: 2 }
 export const roleAtLeast = (role: MemoryRole, needed: MemoryRole) => rank[role] >= rank[needed]
 
-const invalid = (name: string, message: string) => ConfigError.InvalidData([name], `${name}: ${message}`)
+const invalid = invalidConfig
 const keyIdOf = (key: string) => "k_" + createHash("sha256").update(key).digest("hex").slice(0, 12)
 
 const Entry = Schema.Struct({
@@ -30,13 +30,9 @@ const Entry = Schema.Struct({
 
 export const parseMemoryKeys = (json: string): Either.Either<Array<MemoryKeyEntry>, ConfigError.ConfigError> => {
   const name = "API_KEYS_JSON"
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(json)
-  } catch {
-    return Either.left(invalid(name, "is not valid JSON"))
-  }
-  if (!Array.isArray(parsed)) return Either.left(invalid(name, "must be a JSON array of {key, role, namespaces?}"))
+  const array = parseJsonArray(name, json, "a JSON array of {key, role, namespaces?}")
+  if (Either.isLeft(array)) return Either.left(array.left)
+  const parsed = array.right
   const out: Array<MemoryKeyEntry> = []
   for (const [i, item] of parsed.entries()) {
     const entry = Schema.decodeUnknownOption(Entry)(item)

@@ -1,6 +1,6 @@
 import { Clock, Config, Effect } from "effect"
 import { RateLimited } from "../domain/DeepMemoryErrors.js"
-import { strictBoolean } from "./RustfsConfig.js"
+import { strictBoolean } from "./ConfigValues.js"
 
 export type RateClass = "retrieve" | "update" | "forget" | "queue_admin"
 

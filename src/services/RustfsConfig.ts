@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto"
 import * as path from "node:path"
-import { Config, ConfigError, Effect, Either, Option, Redacted, Schema } from "effect"
+import { Config, type ConfigError, Effect, Either, Option, Redacted, Schema } from "effect"
+import { integerAtLeast, invalidConfig, parseJsonArray, strictBoolean } from "./ConfigValues.js"
+
+export { strictBoolean } from "./ConfigValues.js"
 import { Role, TenantId } from "../domain/Ids.js"
 
 export const RUSTFS_ENV_VARS = [
@@ -31,33 +34,8 @@ export interface ApiKeyEntry {
   readonly role: Role
 }
 
-const invalid = (name: string, message: string) => ConfigError.InvalidData([name], `${name}: ${message}`)
-
-/** `true/1/false/0` only: anything else is a start-up error rather than a silent "off". */
-export const strictBoolean = (name: string, fallback: boolean) =>
-  Config.string(name).pipe(
-    Config.option,
-    Config.mapOrFail((value) => {
-      const v = Option.getOrUndefined(value)?.trim().toLowerCase()
-      if (v === undefined || v === "") return Either.right(fallback)
-      if (v === "true" || v === "1") return Either.right(true)
-      if (v === "false" || v === "0") return Either.right(false)
-      return Either.left(invalid(name, `expected true, 1, false or 0, got "${v.slice(0, 20)}"`))
-    })
-  )
-
-const positiveInt = (name: string, fallback: number, min = 1) =>
-  Config.string(name).pipe(
-    Config.option,
-    Config.mapOrFail((value) => {
-      const raw = Option.getOrUndefined(value)?.trim()
-      if (raw === undefined || raw === "") return Either.right(fallback)
-      const n = Number(raw)
-      return Number.isSafeInteger(n) && n >= min
-        ? Either.right(n)
-        : Either.left(invalid(name, `expected an integer >= ${min}, got "${raw.slice(0, 20)}"`))
-    })
-  )
+const invalid = invalidConfig
+const positiveInt = integerAtLeast
 
 const optionalString = (name: string) =>
   Config.string(name).pipe(
@@ -76,13 +54,9 @@ export const keyIdOf = (key: string) => "k_" + createHash("sha256").update(key).
 const KeyEntryJson = Schema.Struct({ key: Schema.String, tenant_id: Schema.String, role: Schema.String })
 
 export const parseApiKeys = (name: string, json: string): Either.Either<ReadonlyArray<ApiKeyEntry>, ConfigError.ConfigError> => {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(json)
-  } catch {
-    return Either.left(invalid(name, "is not valid JSON"))
-  }
-  if (!Array.isArray(parsed)) return Either.left(invalid(name, "must be a JSON array of {key, tenant_id, role}"))
+  const array = parseJsonArray(name, json, "a JSON array of {key, tenant_id, role}")
+  if (Either.isLeft(array)) return Either.left(array.left)
+  const parsed = array.right
   const out: Array<ApiKeyEntry> = []
   const seen = new Set<string>()
   for (const [i, item] of parsed.entries()) {

@@ -11,6 +11,7 @@ import { BlobStore, type Received } from "./BlobStore.js"
 import { Cipher } from "./Cipher.js"
 import { serveFile } from "./Downloads.js"
 import { FileRepo } from "./FileRepo.js"
+import { presentedKey } from "./HttpAuth.js"
 import { KeyRotation } from "./KeyRotation.js"
 import { LinkSigner } from "./LinkSigner.js"
 import { cleanFilename, resolveMime } from "./Mime.js"
@@ -91,10 +92,7 @@ export const AuthenticationLive = Layer.effect(
     const keys = yield* ApiKeys
     return Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
-      const header = request.headers["x-api-key"]
-      const auth = request.headers["authorization"]
-      const bearer = auth !== undefined && /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, "").trim() : undefined
-      const presented = header !== undefined && header !== "" ? header : bearer
+      const presented = presentedKey(request.headers)
       return yield* Option.match(keys.authenticate(presented), {
         onNone: () =>
           Effect.fail(new E.Unauthorized({
