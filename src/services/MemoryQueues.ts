@@ -57,7 +57,8 @@ export const MemoryQueueWorkersLive = Layer.scopedDiscard(
         Effect.tapError((error) => Effect.logWarning(`${what} task failed`, error)),
         Effect.mapError(() => ({ safeMessage: `${what} failed; see the server log` }))
       )
-    yield* Effect.forkScoped(queues.update.runWorkers({
+    // UPDATE_CONCURRENCY=0 runs no update workers here (an API-only node; another process drains).
+    if (concurrency > 0) yield* Effect.forkScoped(queues.update.runWorkers({
       concurrency,
       perNamespaceLimit,
       pollInterval: "200 millis",
