@@ -1,3 +1,6 @@
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { expect, layer } from "@effect/vitest"
@@ -32,11 +35,12 @@ const post = (path: string, key: string | null, body: unknown) =>
   ))
 
 for (const db of testDatabases()) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "deep-memory-http-"))
   const app = deepMemoryServe.pipe(
     Layer.provide(DeepMemoryAppLive),
     Layer.provideMerge(NodeHttpServer.layerTest),
     Layer.provide(db.layer),
-    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["API_KEYS_JSON", keysJson]]))))
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["API_KEYS_JSON", keysJson], ["DATA_DIR", dataDir]]))))
   )
 
   layer(app, { timeout: "180 seconds", excludeTestServices: true })(`deep-memory over HTTP (${db.name})`, (it) => {
@@ -77,6 +81,11 @@ for (const db of testDatabases()) {
         expect(after.context).toBe("")
         const inspectedAfter = yield* reader.memory.inspect({ payload: { namespace: "teamA", session_id: "chat-9" } })
         expect(inspectedAfter.totals.memories).toBe(0)
+        const audit = fs.readFileSync(path.join(dataDir, "audit", "audit.jsonl"), "utf8")
+        const actions = audit.trim().split("\n").map((l) => JSON.parse(l)).filter((l) => l.namespace === "teamA")
+        expect(actions.map((a) => a.action)).toEqual(expect.arrayContaining(["update", "forget"]))
+        expect(audit).not.toContain("peanuts")
+        expect(audit).not.toContain(keys.aWrite)
       }))
 
     it.effect("a key for teamA can never read, write, forget or inspect teamB", () =>

@@ -7,17 +7,16 @@ import { RustfsConfig } from "./RustfsConfig.js"
 export interface AuditEvent {
   readonly action: string
   readonly tenant_id: string | null
+  readonly namespace?: string
   readonly file_id?: string | null
   readonly key_id: string | null
   readonly outcome: "ok" | "denied" | "error"
   readonly detail?: Record<string, unknown>
 }
 
-/** Append-only JSON-lines audit trail; key ids only, never keys. */
-export class AuditLog extends Effect.Service<AuditLog>()("rustfs/AuditLog", {
-  scoped: Effect.gen(function*() {
-    const config = yield* RustfsConfig
-    const file = config.auditLogPath
+/** Append-only JSON-lines audit trail at `file`; key ids only, never keys or message bodies. */
+export const makeAuditLog = (file: string) =>
+  Effect.gen(function*() {
     yield* Effect.promise(() => fs.promises.mkdir(path.dirname(file), { recursive: true }))
     const stream = yield* Effect.acquireRelease(
       Effect.sync(() => fs.createWriteStream(file, { flags: "a", mode: 0o600 })),
@@ -42,6 +41,7 @@ export class AuditLog extends Effect.Service<AuditLog>()("rustfs/AuditLog", {
           time_ms: now,
           action: event.action,
           tenant_id: event.tenant_id,
+          ...(event.namespace === undefined ? {} : { namespace: event.namespace }),
           file_id: event.file_id ?? null,
           key_id: event.key_id,
           request_id: requestId,
@@ -53,4 +53,7 @@ export class AuditLog extends Effect.Service<AuditLog>()("rustfs/AuditLog", {
 
     return { record, path: file } as const
   })
+
+export class AuditLog extends Effect.Service<AuditLog>()("rustfs/AuditLog", {
+  scoped: Effect.flatMap(RustfsConfig, (config) => makeAuditLog(config.auditLogPath))
 }) {}

@@ -7,6 +7,7 @@ import { Embedder } from "./Embedder.js"
 import { GraphStore } from "./GraphStore.js"
 import { presentedKey } from "./HttpAuth.js"
 import { MemoryKeys, permits } from "./MemoryKeys.js"
+import { MemoryAudit } from "./MemoryAudit.js"
 import { MemoryQueues } from "./MemoryQueues.js"
 import { contextOf, MemoryService } from "./MemoryService.js"
 import { type RateClass, RateLimiter } from "./RateLimiter.js"
@@ -86,6 +87,10 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
   Effect.gen(function*() {
     const memory = yield* MemoryService
     const queues = yield* MemoryQueues
+    const audit = yield* MemoryAudit
+    const record = (action: string, namespace: string, detail: Record<string, unknown>) =>
+      Effect.flatMap(CurrentMemoryPrincipal, (p) =>
+        audit.record({ action, tenant_id: null, namespace, key_id: p.keyId, outcome: "ok", detail }))
     const vectors = yield* VectorStore
     return handlers
       .handle("retrieve", ({ payload }) =>
@@ -135,9 +140,13 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
               payload: { messages: payload.messages },
               coalesceKey: `${namespace}/${payload.session_id}`
             })
+            yield* record("update", namespace, { session_id: payload.session_id, messages: payload.messages.length, status: "queued", task_id: taskId })
             return { status: "queued" as const, memories_added: 0, memories_filtered: 0, task_id: taskId }
           }
           const outcome = yield* memory.update(namespace, payload.session_id, payload.messages)
+          yield* record("update", namespace, {
+            session_id: payload.session_id, messages: payload.messages.length, status: "processed", memories_added: outcome.memoriesAdded
+          })
           const max = payload.max_memory_ids ?? 200
           return {
             status: "processed" as const,
@@ -196,6 +205,7 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
               kind: "forget",
               payload: { memory_ids: payload.memory_ids ?? null, session_id: payload.session_id ?? null }
             })
+            yield* record("forget", namespace, { session_id: payload.session_id ?? null, memory_ids: payload.memory_ids?.length ?? 0, status: "queued", task_id: taskId })
             return { status: "queued" as const, namespace, request_id: requestId, key, task_id: taskId }
           }
           if (payload.dry_run === true) {
@@ -204,6 +214,7 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
           }
           const cancelled = payload.session_id === undefined ? 0 : yield* queues.update.cancelSession(namespace, payload.session_id)
           const { counts, ids } = yield* memory.forget(namespace, target, false)
+          yield* record("forget", namespace, { session_id: payload.session_id ?? null, deleted: ids.length, queued_tasks: cancelled })
           return {
             status: "processed" as const,
             namespace,

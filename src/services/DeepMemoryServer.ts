@@ -10,6 +10,7 @@ import { Embedder, embedderLayerFromConfig } from "./Embedder.js"
 import { Neo4jGraphStoreLive } from "./graph/Neo4jGraphStore.js"
 import { PgGraphStoreLive } from "./graph/PgGraphStore.js"
 import { observe, routeTemplates } from "./HttpObservability.js"
+import { MemoryAudit } from "./MemoryAudit.js"
 import { MemoryKeys } from "./MemoryKeys.js"
 import { MemoryQueues, MemoryQueueWorkersLive } from "./MemoryQueues.js"
 import { MemoryService } from "./MemoryService.js"
@@ -57,7 +58,7 @@ export const DeepMemoryAppLive = (() => {
     Layer.provideMerge(embedder),
     Layer.provide(DeepMemoryMigrationsLive)
   )
-  const core = MemoryService.Default.pipe(Layer.provideMerge(Layer.mergeAll(stores, Analyzer.Default, MemoryKeys.Default, RateLimiter.Default)))
+  const core = MemoryService.Default.pipe(Layer.provideMerge(Layer.mergeAll(stores, Analyzer.Default, MemoryKeys.Default, RateLimiter.Default, MemoryAudit.Default)))
   const services = Layer.merge(MemoryQueueWorkersLive, Layer.empty).pipe(
     Layer.provideMerge(MemoryQueues.Default),
     Layer.provideMerge(core)
