@@ -6,11 +6,12 @@ import { CliError, describeCause } from "../cli/errors.js"
 import { dbCommand } from "../cli/db.js"
 import { filesCommand } from "../cli/files.js"
 import { keysCommand } from "../cli/keys.js"
+import { memoryCommand, queueCommand } from "../cli/memory.js"
 import { normalizeArgv, root } from "../cli/root.js"
 import { statusCommand } from "../cli/status.js"
 
 /** The admin CLI `openclaw-stack`. Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted. */
-const cli = root.pipe(Command.withSubcommands([filesCommand, keysCommand, dbCommand, statusCommand]))
+const cli = root.pipe(Command.withSubcommands([filesCommand, keysCommand, dbCommand, statusCommand, memoryCommand, queueCommand]))
 
 const run = Command.run(cli, { name: "openclaw-stack", version: "0.1.0" })
 
