@@ -92,5 +92,18 @@ for (const db of testDatabases()) {
         const resent = yield* memory.update("ns-forget", "doomed", [user("The launch code name is Bluebird and Dana owns the checklist.")])
         expect(resent.memoriesAdded).toBeGreaterThan(0)
       }))
+
+    it.effect("ephemeral memories expire: hidden from retrieval, then deleted by the sweep", () =>
+      Effect.gen(function*() {
+        const memory = yield* MemoryService
+        yield* memory.update("ns-ttl", "chat", [user("Today I am working from the cafe on Elm Street.")])
+        const before = yield* memory.retrieve({ namespace: "ns-ttl", query: "cafe on Elm Street", limit: 5, explain: false })
+        expect(before.map((m) => m.memory.payload.kind)).toContain("ephemeral")
+        yield* TestClock.adjust("8 days")
+        const hidden = yield* memory.retrieve({ namespace: "ns-ttl", query: "cafe on Elm Street today", limit: 5, explain: false })
+        expect(hidden.filter((m) => m.memory.payload.kind === "ephemeral")).toEqual([])
+        expect(yield* memory.gcExpired()).toBeGreaterThanOrEqual(1)
+        expect((yield* memory.inspect("ns-ttl", "chat", 10)).total).toBe(0)
+      }))
   })
 }

@@ -12,7 +12,7 @@ import { PgGraphStoreLive } from "./graph/PgGraphStore.js"
 import { observe, routeTemplates } from "./HttpObservability.js"
 import { MemoryAudit } from "./MemoryAudit.js"
 import { MemoryKeys } from "./MemoryKeys.js"
-import { MemoryQueues, MemoryQueueWorkersLive } from "./MemoryQueues.js"
+import { ExpiredMemoryGcLive, MemoryQueues, MemoryQueueWorkersLive } from "./MemoryQueues.js"
 import { MemoryService } from "./MemoryService.js"
 import { RateLimiter } from "./RateLimiter.js"
 import { embeddedVectorStoreLayer } from "./vector/EmbeddedVectorStore.js"
@@ -59,7 +59,7 @@ export const DeepMemoryAppLive = (() => {
     Layer.provide(DeepMemoryMigrationsLive)
   )
   const core = MemoryService.Default.pipe(Layer.provideMerge(Layer.mergeAll(stores, Analyzer.Default, MemoryKeys.Default, RateLimiter.Default, MemoryAudit.Default)))
-  const services = Layer.merge(MemoryQueueWorkersLive, Layer.empty).pipe(
+  const services = Layer.merge(MemoryQueueWorkersLive, ExpiredMemoryGcLive).pipe(
     Layer.provideMerge(MemoryQueues.Default),
     Layer.provideMerge(core)
   )

@@ -1,4 +1,4 @@
-import { Config, Effect, Layer } from "effect"
+import { Config, Effect, Layer, Schedule } from "effect"
 import { DegradedReadOnly, NamespaceOverloaded, QueueOverloaded } from "../domain/DeepMemoryErrors.js"
 import { MemoryService } from "./MemoryService.js"
 import { makeTaskQueue } from "./TaskQueue.js"
@@ -75,5 +75,18 @@ export const MemoryQueueWorkersLive = Layer.scopedDiscard(
         return memory.forget(task.namespace, { ids: payload.memory_ids, sessionId: payload.session_id }, false).pipe(safely("forget"))
       }
     }))
+  })
+)
+
+/** Expired (ephemeral) memories are deleted every `EXPIRED_GC_INTERVAL_MS` (default one hour). */
+export const ExpiredMemoryGcLive = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const memory = yield* MemoryService
+    const interval = yield* Config.integer("EXPIRED_GC_INTERVAL_MS").pipe(Config.withDefault(3_600_000))
+    const sweep = memory.gcExpired().pipe(
+      Effect.tap((n) => n > 0 ? Effect.logInfo("expired memories deleted", { count: n }) : Effect.void),
+      Effect.catchAll((e) => Effect.logWarning("expired-memory sweep failed", e))
+    )
+    yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(interval)))
   })
 )

@@ -254,7 +254,15 @@ export class MemoryService extends Effect.Service<MemoryService>()("deep-memory/
       return { ids, counts }
     })
 
-    return { update, retrieve, inspect, forget, invalidate } as const
+    /** Deletes memories whose TTL has passed (ephemeral ones) and drops every cached answer. */
+    const gcExpired = Effect.fn("MemoryService.gcExpired")(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const removed = yield* vectors.deleteExpired(now).pipe(wrap("gc"))
+      if (removed > 0) cache.clear()
+      return removed
+    })
+
+    return { update, retrieve, inspect, forget, invalidate, gcExpired } as const
   })
 }) {}
 
