@@ -151,6 +151,22 @@ for (const db of testDatabases()) {
         const missing = yield* post("/update_memory_index", keys.aWrite, { namespace: "teamA", messages: [] })
         expect(missing.status).toBe(400)
         expect(missing.json).toMatchObject({ error: "invalid_request", details: [expect.stringContaining("session_id")] })
+        for (const [route, body, field] of [
+          ["/retrieve_context", { namespace: "teamA", user_input: "x", session_id: "s", max_memories: "ten" }, "max_memories"],
+          ["/retrieve_context", { namespace: "teamA", user_input: "x", session_id: "s", max_memories: 5000 }, "max_memories"],
+          ["/retrieve_context", { namespace: "team A/../x", user_input: "x", session_id: "s" }, "namespace"],
+          ["/update_memory_index", { namespace: "teamA", session_id: "s", messages: "hello" }, "messages"],
+          ["/session/inspect", { namespace: "teamA", session_id: "s", limit: -1 }, "limit"],
+          ["/forget", { namespace: "teamA", memory_ids: "abc" }, "memory_ids"]
+        ] as const) {
+          const res = yield* post(route, keys.root, body)
+          expect(res.status, `${route} ${field}`).toBe(400)
+          expect(res.json.error).toBe("invalid_request")
+          expect(res.json.details.join(" ")).toContain(field)
+        }
+        const wrongMethod = yield* raw(HttpClientRequest.get("/retrieve_context").pipe(HttpClientRequest.setHeader("x-api-key", keys.root)))
+        expect(wrongMethod.status).toBe(404)
+        expect(wrongMethod.json.error).toBe("not_found")
         const forgetNothing = yield* post("/forget", keys.aAdmin, { namespace: "teamA" })
         expect(forgetNothing.status).toBe(400)
         const huge = yield* post("/update_memory_index", keys.aWrite, { namespace: "teamA", session_id: "s", messages: [{ role: "user", content: "x".repeat(9 * 1024 * 1024) }] })
