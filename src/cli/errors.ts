@@ -51,19 +51,31 @@ export const isUnreachable = (error: unknown): boolean =>
   HttpClientError.isHttpClientError(error) && error._tag === "RequestError" && error.reason === "Transport" &&
   ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH"].includes(causeCode(error.cause) ?? "")
 
-/** One line for any failure of a call to RustFS; `baseUrl` names the server in connection hints. */
-export const describeError = (error: unknown, baseUrl: string): CliError => {
-  if (error instanceof CliError) return error
-  if (E.isApiError(error)) return failure(`${wireCode(error)}: ${error.message}`)
+/** The server a command talks to, as named in connection hints. */
+export interface ServerTarget {
+  readonly service: string
+  readonly baseUrl: string
+  readonly urlOption: string
+  readonly urlEnv: string
+}
+
+/**
+ * One line for a transport, status or schema failure of a call to any of our servers; `undefined`
+ * for anything else (contract errors are described by their caller).
+ */
+export const describeCallFailure = (error: unknown, target: ServerTarget): CliError | undefined => {
   if (HttpClientError.isHttpClientError(error)) {
     if (error._tag === "RequestError") {
-      if (error.reason === "InvalidUrl") return usage(`invalid --url ${JSON.stringify(baseUrl)}`)
+      if (error.reason === "InvalidUrl") return usage(`invalid ${target.urlOption} ${JSON.stringify(target.baseUrl)}`)
       if (error.reason === "Encode") return failure(`could not send the request: ${describeCause(error.cause)}`)
       const code = causeCode(error.cause)
       const what = (code !== undefined ? transportHints[code] : undefined) ?? describeCause(error.cause)
       return isUnreachable(error)
-        ? failure(`cannot reach RustFS at ${baseUrl}: ${what} (is RustFS running? set --url or RUSTFS_BASE_URL)`)
-        : failure(`request to RustFS at ${baseUrl} failed: ${what}`)
+        ? failure(
+          `cannot reach ${target.service} at ${target.baseUrl}: ${what} ` +
+            `(is ${target.service} running? set ${target.urlOption} or ${target.urlEnv})`
+        )
+        : failure(`request to ${target.service} at ${target.baseUrl} failed: ${what}`)
     }
     const status = error.response.status
     return status >= 200 && status < 300
@@ -76,7 +88,15 @@ export const describeError = (error: unknown, baseUrl: string): CliError => {
     const where = issue === undefined || issue.path.length === 0 ? "" : `${issue.path.join(".")}: `
     return failure(`invalid: ${where}${issue === undefined ? firstLine(error.message) : firstLine(issue.message)}`)
   }
-  return failure(describeCause(error))
+  return undefined
+}
+
+/** One line for any failure of a call to RustFS; `baseUrl` names the server in connection hints. */
+export const describeError = (error: unknown, baseUrl: string): CliError => {
+  if (error instanceof CliError) return error
+  if (E.isApiError(error)) return failure(`${wireCode(error)}: ${error.message}`)
+  return describeCallFailure(error, { service: "RustFS", baseUrl, urlOption: "--url", urlEnv: "RUSTFS_BASE_URL" }) ??
+    failure(describeCause(error))
 }
 
 export const describeCause = (cause: unknown): string => {

@@ -1,9 +1,9 @@
-import { HttpApiClient, HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
+import { HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Options } from "@effect/cli"
-import { Config, Effect, Option, ParseResult, Redacted, Schema } from "effect"
+import { Config, Effect, Option, Redacted, Schema } from "effect"
 import { DeepMemoryApi, Namespace } from "../domain/DeepMemoryApi.js"
 import * as E from "../domain/DeepMemoryErrors.js"
-import { CliError, describeCause, failure, isUnreachable, usage } from "./errors.js"
+import { CliError, describeCallFailure, describeCause, failure, usage } from "./errors.js"
 import { root } from "./root.js"
 
 export const DEFAULT_DEEP_MEMORY_URL = "http://127.0.0.1:8088"
@@ -135,10 +135,6 @@ export const isDeepMemoryError = (error: unknown): error is E.DeepMemoryError =>
 export const memoryWireCode = (error: E.DeepMemoryError): string =>
   Option.match(encodeMemoryError(error), { onNone: () => error._tag, onSome: (w) => w.error })
 
-const firstLine = (s: string) => {
-  const line = s.split("\n", 1)[0]!.trim()
-  return line.length > 300 ? line.slice(0, 300) + "…" : line
-}
 
 /** One line for any failure of a call to deep-memory; `baseUrl` names the server in connection hints. */
 export const describeMemoryError = (error: unknown, baseUrl: string): CliError => {
@@ -153,27 +149,12 @@ export const describeMemoryError = (error: unknown, baseUrl: string): CliError =
     if (retry !== undefined) message += ` (retry after ${retry}s)`
     return failure(message)
   }
-  if (HttpClientError.isHttpClientError(error)) {
-    if (error._tag === "RequestError") {
-      if (error.reason === "InvalidUrl") return usage(`invalid --memory-url ${JSON.stringify(baseUrl)}`)
-      if (error.reason === "Encode") return failure(`could not send the request: ${describeCause(error.cause)}`)
-      return isUnreachable(error)
-        ? failure(
-          `cannot reach deep-memory at ${baseUrl}: ${describeCause(error.cause)} (is deep-memory running? set --memory-url or DEEP_MEMORY_BASE_URL)`
-        )
-        : failure(`request to deep-memory at ${baseUrl} failed: ${describeCause(error.cause)}`)
-    }
-    const status = error.response.status
-    return status >= 200 && status < 300
-      ? failure(`reading the response of ${error.methodAndUrl}: ${describeCause(error.cause)}`)
-      : failure(`unexpected_response: HTTP ${status} from ${error.methodAndUrl}`)
-  }
-  if (ParseResult.isParseError(error)) {
-    const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
-    const where = issue === undefined || issue.path.length === 0 ? "" : `${issue.path.join(".")}: `
-    return failure(`invalid: ${where}${issue === undefined ? firstLine(error.message) : firstLine(issue.message)}`)
-  }
-  return failure(describeCause(error))
+  return describeCallFailure(error, {
+    service: "deep-memory",
+    baseUrl,
+    urlOption: "--memory-url",
+    urlEnv: "DEEP_MEMORY_BASE_URL"
+  }) ?? failure(describeCause(error))
 }
 
 /**
