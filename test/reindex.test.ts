@@ -17,7 +17,7 @@ const small = MemoryService.Default.pipe(
 )
 
 layer(base, { timeout: "120 seconds" })("reindex (embedded store)", (it) => {
-  it.effect("a changed embedder is refused at start, and reindex makes the store usable with it", () =>
+  it.scoped("a changed embedder is refused at start, and reindex makes the store usable with it", () =>
     Effect.gen(function*() {
       yield* Effect.flatMap(MemoryService, (m) =>
         m.update("ns", "chat", [{ role: "user", content: "The recycling goes out every second Tuesday." }])).pipe(Effect.provide(small))

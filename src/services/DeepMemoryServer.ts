@@ -45,9 +45,10 @@ const VectorStoreFromConfig = Layer.unwrapEffect(
   Effect.gen(function*() {
     const embedder = yield* Embedder
     const qdrant = yield* configured("QDRANT_URL")
+    const dataDir = yield* deepMemoryDataDir
     return Option.isSome(qdrant)
       ? qdrantVectorStoreLayer(embedder.dimensions, embedder.id)
-      : embeddedVectorStoreLayer(embedder.dimensions, embedder.id)
+      : embeddedVectorStoreLayer(embedder.dimensions, embedder.id, { snapshotPath: path.join(dataDir, "vector-index.snap") })
   })
 )
 

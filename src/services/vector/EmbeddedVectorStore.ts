@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
-import { createIndex, type Key } from "../VectorIndex.js"
+import * as fs from "node:fs"
+import { createIndex, type Key, loadIndex } from "../VectorIndex.js"
 import {
   type MemoryPayload,
   type MemoryPoint,
@@ -50,7 +51,11 @@ const lexicalQuery = (tokens: ReadonlyArray<string>) =>
  * rebuilt from the rows at start, answers dense queries. Writes reach the index only after they
  * committed, so a crash can lose nothing the index knew.
  */
-export const makeEmbeddedVectorStore = (dimensions: number, embedder: string) =>
+export const makeEmbeddedVectorStore = (
+  dimensions: number,
+  embedder: string,
+  options: { readonly snapshotPath?: string | undefined } = {}
+) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const op = (name: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -71,7 +76,16 @@ export const makeEmbeddedVectorStore = (dimensions: number, embedder: string) =>
       })
     yield* ensure(dimensions, embedder)
 
-    const index = createIndex({ dimensions, kind: "hnsw" })
+    // A snapshot written at the last clean shutdown skips rebuilding the graph. It is consumed on
+    // load (a crash later leaves none), and used only if its keys are exactly the table's.
+    const snapshot = options.snapshotPath === undefined
+      ? undefined
+      : yield* Effect.promise(() => loadIndex(options.snapshotPath!, dimensions).catch(() => undefined))
+    if (options.snapshotPath !== undefined) {
+      const p = options.snapshotPath
+      yield* Effect.promise(() => Promise.all([fs.promises.rm(p, { force: true }), fs.promises.rm(`${p}.hnsw`, { force: true })]))
+    }
+    let index = createIndex({ dimensions, kind: "hnsw" })
     const entries = new Map<Key, Entry>()
     const byId = new Map<string, Key>()
     const bySession = new Map<string, Set<Key>>()
@@ -103,16 +117,36 @@ export const makeEmbeddedVectorStore = (dimensions: number, embedder: string) =>
       byNamespace.get(entry.namespace)?.delete(key)
     }
 
-    const rows = yield* sql<Row>`SELECT index_key, namespace, id, session_id, expires_at_ms, vector FROM dm_memories`.pipe(op("load"))
-    for (const r of rows) {
-      remember(num(r.index_key), {
-        namespace: String(r.namespace),
-        id: String(r.id),
-        sessionId: String(r.session_id),
-        expiresAtMs: r.expires_at_ms === null ? null : num(r.expires_at_ms)
-      }, decodeVector(r.vector as Uint8Array))
+    const entryOf = (r: Row): Entry => ({
+      namespace: String(r.namespace),
+      id: String(r.id),
+      sessionId: String(r.session_id),
+      expiresAtMs: r.expires_at_ms === null ? null : num(r.expires_at_ms)
+    })
+    const metas = yield* sql<Row>`SELECT index_key, namespace, id, session_id, expires_at_ms FROM dm_memories`.pipe(op("load"))
+    let source = "rows"
+    if (snapshot !== undefined && snapshot.size === metas.length && metas.every((r) => snapshot.has(num(r.index_key)))) {
+      index = snapshot
+      source = "snapshot"
+      for (const r of metas) {
+        const key = num(r.index_key)
+        const entry = entryOf(r)
+        entries.set(key, entry)
+        byId.set(idKey(entry.namespace, entry.id), key)
+        setOf(bySession, sessionKey(entry.namespace, entry.sessionId)).add(key)
+        setOf(byNamespace, entry.namespace).add(key)
+      }
+    } else {
+      const rows = yield* sql<Row>`SELECT index_key, namespace, id, session_id, expires_at_ms, vector FROM dm_memories`.pipe(op("load"))
+      for (const r of rows) remember(num(r.index_key), entryOf(r), decodeVector(r.vector as Uint8Array))
     }
-    yield* Effect.logInfo("embedded vector index loaded", { vectors: entries.size, dimensions })
+    if (options.snapshotPath !== undefined) {
+      const p = options.snapshotPath
+      yield* Effect.addFinalizer(() =>
+        Effect.promise(() => index.save(p).catch(() => undefined)).pipe(Effect.zipRight(Effect.logInfo("vector index snapshot saved", { path: p })))
+      )
+    }
+    yield* Effect.logInfo("embedded vector index loaded", { vectors: entries.size, dimensions, from: source })
 
     const upsert = (namespace: string, points: ReadonlyArray<MemoryPoint>) =>
       Effect.gen(function*() {
@@ -237,5 +271,5 @@ export const makeEmbeddedVectorStore = (dimensions: number, embedder: string) =>
     })
   })
 
-export const embeddedVectorStoreLayer = (dimensions: number, embedder: string) =>
-  Layer.effect(VectorStore, makeEmbeddedVectorStore(dimensions, embedder))
+export const embeddedVectorStoreLayer = (dimensions: number, embedder: string, options: { readonly snapshotPath?: string | undefined } = {}) =>
+  Layer.scoped(VectorStore, makeEmbeddedVectorStore(dimensions, embedder, options))
