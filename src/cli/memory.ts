@@ -1,9 +1,10 @@
 import { FetchHttpClient } from "@effect/platform"
 import { DeepMemoryMigrationsLive } from "../services/DeepMemoryMigrations.js"
-import { DeepMemoryDatabaseLive } from "../services/DeepMemoryServer.js"
+import { DeepMemoryDatabaseLive, deepMemoryDataDir } from "../services/DeepMemoryServer.js"
 import { embedderLayerFromConfig } from "../services/Embedder.js"
 import { reindexEmbedded } from "../services/Reindex.js"
 import * as fs from "node:fs"
+import * as path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option, ParseResult, Schema } from "effect"
 import * as E from "../domain/DeepMemoryErrors.js"
@@ -383,6 +384,9 @@ const reindex = Command.make("reindex", {}, () =>
       Effect.mapError((e) => failure(`memory reindex: ${describeCause(e)}`))
     )
     process.stderr.write("\n")
+    // The index snapshot holds the old vectors: drop it so the server rebuilds from the new ones.
+    const dataDir = yield* deepMemoryDataDir.pipe(Effect.orElseSucceed(() => "./data/deep-memory"))
+    for (const f of ["vector-index.snap", "vector-index.snap.hnsw"]) fs.rmSync(path.join(dataDir, f), { force: true })
     yield* Console.log(json ? JSON.stringify(result) : `reindexed ${result.reindexed} memories with ${result.embedder} (${result.dimensions} dimensions)`)
   })).pipe(Command.withDescription("Re-embed every memory of the embedded store with the configured embedder (offline)"))
 
