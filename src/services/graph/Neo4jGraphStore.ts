@@ -5,6 +5,8 @@ import { GraphError, GraphStore, normalizeTerm, type GraphMemory, type RelatedQu
 /** Must match PgGraphStore: the contract suite compares both. */
 const HOP2_TERMS = 32
 const HOP2_WEIGHT = 0.5
+const HOP2_SEEDS = 500
+const COMMON_SHARE = 0.1
 
 interface Term {
   readonly kind: "entity" | "topic"
@@ -75,10 +77,17 @@ export const makeNeo4jGraphStore = (driver: Driver, database: string | undefined
         if (query.hops >= 2) {
           hop2 = (yield* run("related", `
             UNWIND $terms AS q
-            MATCH (:Term {ns: $ns, kind: q.kind, name: q.name})<-[:MENTIONS]-(:Memory {ns: $ns})-[:MENTIONS]->(t2:Term)
+            MATCH (:Term {ns: $ns, kind: q.kind, name: q.name})<-[:MENTIONS]-(m:Memory {ns: $ns})
+            WITH DISTINCT m LIMIT $seeds
+            MATCH (m)-[:MENTIONS]->(t2:Term)
             WHERE NOT {kind: t2.kind, name: t2.name} IN $terms
             RETURN t2.kind AS kind, t2.name AS name, count(*) AS co
-            ORDER BY co DESC, name LIMIT $limit`, { ns: namespace, terms: direct, limit: neo4j.int(HOP2_TERMS) }))
+            ORDER BY co DESC, name LIMIT $limit`, {
+            ns: namespace,
+            terms: direct,
+            limit: neo4j.int(HOP2_TERMS),
+            seeds: neo4j.int(HOP2_SEEDS)
+          }))
             .map((r) => ({ kind: String(r.kind), name: String(r.name), co: toNumber(r.co) }))
         }
         const maxCo = Math.max(1, ...hop2.map((h) => h.co))
@@ -92,12 +101,16 @@ export const makeNeo4jGraphStore = (driver: Driver, database: string | undefined
           RETURN q.kind AS kind, q.name AS name, CASE WHEN t IS NULL THEN 0 ELSE COUNT { (t)<-[:MENTIONS]-() } END AS df`,
           { ns: namespace, terms: weighted.map(({ kind, name }) => ({ kind, name })) })
         const df = new Map(dfRows.map((r) => [`${r.kind}\u0000${r.name}`, toNumber(r.df)]))
-        const withWeights = weighted.map((w) => ({
-          kind: w.kind,
-          name: w.name,
-          direct: w.factor === 1,
-          weight: Math.log(1 + total / Math.max(df.get(`${w.kind}\u0000${w.name}`) ?? 0, 1)) * w.factor
-        }))
+        const withWeights = weighted.map((w) => {
+          const n = df.get(`${w.kind}\u0000${w.name}`) ?? 0
+          return {
+            kind: w.kind,
+            name: w.name,
+            direct: w.factor === 1,
+            common: n > Math.max(50, total * COMMON_SHARE),
+            weight: Math.log(1 + total / Math.max(n, 1)) * w.factor
+          }
+        })
         const norm = Math.max(withWeights.filter((w) => w.direct).reduce((s, w) => s + w.weight, 0), 1e-9)
         const rows = yield* run("related", `
           UNWIND $weighted AS w
@@ -106,7 +119,7 @@ export const makeNeo4jGraphStore = (driver: Driver, database: string | undefined
           RETURN m.id AS id, sum(w.weight) AS s
           ORDER BY s DESC, id LIMIT $limit`, {
           ns: namespace,
-          weighted: withWeights.map(({ kind, name, weight }) => ({ kind, name, weight })),
+          weighted: withWeights.filter((w) => !w.common).map(({ kind, name, weight }) => ({ kind, name, weight })),
           sessions: query.sessionIds === undefined ? null : [...query.sessionIds],
           limit: neo4j.int(query.limit)
         })

@@ -8,6 +8,13 @@ const num = (v: unknown) => (typeof v === "number" ? v : Number(v))
 /** Second-hop terms: the most frequent co-occurring terms only, so popular terms cannot blow up a query. */
 const HOP2_TERMS = 32
 const HOP2_WEIGHT = 0.5
+/** Second-hop terms are gathered from at most this many memories that mention a query term. */
+const HOP2_SEEDS = 500
+/**
+ * Terms mentioned by more than this share of a namespace's memories (and more than 50 of them) add
+ * little (their idf is low) but cost a scan of every memory: they count in the normalizer only.
+ */
+const COMMON_SHARE = 0.1
 
 /**
  * The graph as two tables (memories, memory→term edges). Term nodes are implicit: a term exists
@@ -50,12 +57,17 @@ export const makePgGraphStore = Effect.gen(function*() {
       const rows = yield* sql<Row>`
         WITH q AS (SELECT * FROM unnest(${kinds}::text[], ${terms}::text[]) AS q(kind, term)),
         total AS (SELECT greatest(count(*), 1)::float8 AS n FROM dm_graph_memories WHERE namespace = ${namespace}),
+        seeds AS (
+          SELECT DISTINCT e1.memory_id FROM q
+          JOIN dm_graph_edges e1 ON e1.namespace = ${namespace} AND e1.kind = q.kind AND e1.term = q.term
+          WHERE ${query.hops} >= 2
+          LIMIT ${HOP2_SEEDS}
+        ),
         hop2 AS (
           SELECT e2.kind, e2.term, count(*)::float8 AS co
-          FROM q
-          JOIN dm_graph_edges e1 ON e1.namespace = ${namespace} AND e1.kind = q.kind AND e1.term = q.term
-          JOIN dm_graph_edges e2 ON e2.namespace = ${namespace} AND e2.memory_id = e1.memory_id
-          WHERE ${query.hops} >= 2 AND NOT EXISTS (SELECT 1 FROM q q2 WHERE q2.kind = e2.kind AND q2.term = e2.term)
+          FROM seeds
+          JOIN dm_graph_edges e2 ON e2.namespace = ${namespace} AND e2.memory_id = seeds.memory_id
+          WHERE NOT EXISTS (SELECT 1 FROM q q2 WHERE q2.kind = e2.kind AND q2.term = e2.term)
           GROUP BY e2.kind, e2.term ORDER BY co DESC, e2.term LIMIT ${HOP2_TERMS}
         ),
         weighted AS (
@@ -68,11 +80,12 @@ export const makePgGraphStore = Effect.gen(function*() {
           FROM weighted w LEFT JOIN dm_graph_edges e ON e.namespace = ${namespace} AND e.kind = w.kind AND e.term = w.term
           GROUP BY w.kind, w.term, w.factor
         ),
-        idf AS (SELECT df.kind, df.term, df.factor, ln(1 + total.n / greatest(df.n, 1)) AS w, df.factor = 1.0 AS direct FROM df, total),
+        idf AS (SELECT df.kind, df.term, df.factor, ln(1 + total.n / greatest(df.n, 1)) AS w, df.factor = 1.0 AS direct,
+          df.n > greatest(50, total.n * ${COMMON_SHARE}) AS common FROM df, total),
         norm AS (SELECT greatest(sum(w), 1e-9) AS s FROM idf WHERE direct)
         SELECT e.memory_id AS id, least(sum(idf.w * idf.factor) / (SELECT s FROM norm), 1.0) AS score
         FROM dm_graph_edges e
-        JOIN idf ON e.kind = idf.kind AND e.term = idf.term
+        JOIN idf ON e.kind = idf.kind AND e.term = idf.term AND NOT idf.common
         WHERE e.namespace = ${namespace} ${sessionFilter}
         GROUP BY e.memory_id
         ORDER BY score DESC, e.memory_id
