@@ -202,10 +202,17 @@ export interface InjectedFailure {
   readonly body: Json
 }
 
+interface MatchedFailure extends InjectedFailure {
+  readonly method: string
+  readonly path: RegExp
+  skip: number
+}
+
 export class FakeQdrantServer {
   readonly requests: Array<RecordedRequest> = []
   readonly collections = new Map<string, FakeCollection>()
   private readonly failures: Array<InjectedFailure> = []
+  private readonly matchedFailures: Array<MatchedFailure> = []
 
   private constructor(private readonly server: Server, readonly url: string, private readonly options: FakeQdrantOptions) {}
 
@@ -236,6 +243,20 @@ export class FakeQdrantServer {
     this.failures.push({ status, body })
   }
 
+  /**
+   * The first request matching `method` and `path` after `skip` earlier matches is answered with
+   * this failure instead (once): a crash of the caller at a chosen step.
+   */
+  failOn(method: string, path: RegExp, options: { readonly skip?: number; readonly status?: number } = {}) {
+    this.matchedFailures.push({
+      method,
+      path,
+      skip: options.skip ?? 0,
+      status: options.status ?? 500,
+      body: { status: { error: "Service internal error: injected by the fake" }, time: 0 }
+    })
+  }
+
   requestsTo(method: string, pathPattern: RegExp): Array<RecordedRequest> {
     return this.requests.filter((r) => r.method === method && pathPattern.test(r.path))
   }
@@ -263,6 +284,11 @@ export class FakeQdrantServer {
       this.requests.push({ method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body })
       const failure = this.failures.shift()
       if (failure !== undefined) return send(failure.status, failure.body)
+      const matched = this.matchedFailures.findIndex((f) => f.method === req.method && f.path.test(url.pathname) && f.skip-- === 0)
+      if (matched !== -1) {
+        const [f] = this.matchedFailures.splice(matched, 1)
+        return send(f!.status, f!.body)
+      }
       if (this.options.apiKey !== undefined) {
         const bearer = headers.authorization?.replace(/^Bearer\s+/i, "")
         if (headers["api-key"] !== this.options.apiKey && bearer !== this.options.apiKey) {
@@ -475,18 +501,37 @@ export class FakeQdrantServer {
     return expectBool(v, where)
   }
 
-  private record(p: FakePoint, includePayload: boolean, extra: Obj = {}) {
-    return { id: p.id, ...extra, ...(includePayload ? { payload: structuredClone(p.payload) } : {}), vector: null }
+  /** `with_vector`: a bool or the names of the vectors to return (as stored: Cosine vectors normalised). */
+  private withVector(v: Json, where: string): ReadonlyArray<string> | boolean {
+    if (v === undefined || v === null) return false
+    if (typeof v === "boolean") return v
+    return expectArray(v, where).map((n) => {
+      if (typeof n !== "string") throw new BadRequest(`Format error in JSON body: ${where}: expected vector names`)
+      return n
+    })
+  }
+
+  private checkVectorNames(c: FakeCollection, vectors: ReadonlyArray<string> | boolean) {
+    if (!Array.isArray(vectors)) return
+    for (const n of vectors) if (!c.dense.has(n) && !c.sparse.has(n)) throw new BadRequest(`Wrong input: Not existing vector name error: ${n}`)
+  }
+
+  private record(p: FakePoint, includePayload: boolean, extra: Obj = {}, vectors: ReadonlyArray<string> | boolean = false) {
+    const named = vectors === false ? undefined : Object.fromEntries(
+      [...p.vectors].filter(([n]) => vectors === true || vectors.includes(n)).map(([n, v]) => [n, structuredClone(v)])
+    )
+    return { id: p.id, ...extra, ...(includePayload ? { payload: structuredClone(p.payload) } : {}), vector: named ?? null }
   }
 
   private retrieve(c: FakeCollection, body: Json) {
     const o = expectObj(body, "PointRequest", ["ids", "with_payload", "with_vector", "shard_key"], ["ids"])
     const payload = o.with_payload === undefined ? true : this.withPayload(o.with_payload, "with_payload")
-    if (o.with_vector !== undefined && o.with_vector !== false) throw new BadRequest("the fake does not return vectors")
+    const vectors = this.withVector(o.with_vector, "with_vector")
+    this.checkVectorNames(c, vectors)
     return expectArray(o.ids, "ids")
       .map((id) => c.points.get(idKey(pointId(id, "ids"))))
       .filter((p): p is FakePoint => p !== undefined)
-      .map((p) => this.record(p, payload))
+      .map((p) => this.record(p, payload, {}, vectors))
   }
 
   private query(c: FakeCollection, body: Json) {
@@ -557,7 +602,8 @@ export class FakeQdrantServer {
     const limit = o.limit === undefined || o.limit === null ? 10 : expectUint(o.limit, "limit")
     if (limit < 1) throw new BadRequest("Validation error in JSON body: limit: must be at least 1")
     const payload = o.with_payload === undefined || o.with_payload === null ? true : this.withPayload(o.with_payload, "with_payload")
-    if (o.with_vector !== undefined && o.with_vector !== false) throw new BadRequest("the fake does not return vectors")
+    const vectors = this.withVector(o.with_vector, "with_vector")
+    this.checkVectorNames(c, vectors)
     const matching = [...c.points.values()].filter(where)
     if (o.order_by !== undefined && o.order_by !== null) {
       if (o.offset !== undefined && o.offset !== null) throw new BadRequest("Bad request: Offset is not supported with order_by, use `start_from` instead")
@@ -575,7 +621,7 @@ export class FakeQdrantServer {
       const ordered = withValue
         .filter(({ v }) => from === undefined || (sign === 1 ? v >= from : v <= from))
         .sort((a, b) => sign * (a.v - b.v))
-      return { points: ordered.slice(0, limit).map(({ p }) => this.record(p, payload)), next_page_offset: null }
+      return { points: ordered.slice(0, limit).map(({ p }) => this.record(p, payload, {}, vectors)), next_page_offset: null }
     }
     const sorted = matching.sort((a, b) => (idKey(a.id) < idKey(b.id) ? -1 : 1))
     const start = o.offset === undefined || o.offset === null ? 0 : (() => {
@@ -585,7 +631,7 @@ export class FakeQdrantServer {
     })()
     const page = sorted.slice(start, start + limit)
     const next = sorted[start + limit]
-    return { points: page.map((p) => this.record(p, payload)), next_page_offset: next === undefined ? null : next.id }
+    return { points: page.map((p) => this.record(p, payload, {}, vectors)), next_page_offset: next === undefined ? null : next.id }
   }
 
   private count(c: FakeCollection, body: Json) {
