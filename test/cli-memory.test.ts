@@ -103,6 +103,14 @@ describe("openclaw-stack memory / queue", () => {
     expect(JSON.parse(after.out).memories.map((m: { content: string }) => m.content)).not.toContain(FACT)
   }, 30_000)
 
+  it("runs the expired-memory sweep", async () => {
+    const r = await cli(["memory", "gc-expired"])
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(/^removed 0 expired memories from 0 namespaces/)
+    const json = await cli(["memory", "gc-expired", "--json"])
+    expect(JSON.parse(json.out)).toEqual({ memories: 0, namespaces: 0, graph_nodes: 0, graph_edges: 0 })
+  })
+
   it("rejects a wrong key with exit code 1 and the wire code", async () => {
     const r = await cli(["memory", "ask", "anything", "--memory-api-key", "wrong-key-0123456789"])
     expect(r.code).toBe(1)

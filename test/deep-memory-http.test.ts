@@ -140,6 +140,18 @@ for (const db of testDatabases()) {
         expect(yield* root.queue.updateExport({ urlParams: {} })).toBe("")
       }))
 
+    it.effect("the expired-memory sweep needs an admin key on every namespace", () =>
+      Effect.gen(function*() {
+        const writer = yield* post("/admin/gc-expired", keys.aWrite, {})
+        expect(writer.status).toBe(403)
+        expect(writer.json.error).toBe("forbidden")
+        const scoped = yield* post("/admin/gc-expired", keys.aAdmin, {})
+        expect(scoped.status).toBe(403)
+        expect(scoped.json.error).toBe("forbidden_namespace")
+        const swept = yield* client(keys.root).pipe(Effect.flatMap((c) => c.admin.gcExpired()))
+        expect(swept).toEqual({ memories: 0, namespaces: 0, graph_nodes: 0, graph_edges: 0 })
+      }))
+
     it.effect("errors are the contract's JSON codes", () =>
       Effect.gen(function*() {
         const none = yield* post("/retrieve_context", null, { user_input: "x", session_id: "s" })

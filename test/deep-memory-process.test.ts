@@ -61,4 +61,41 @@ describe("deep-memory as a process", () => {
     const stats = await fetch(server.url + "/queue/stats", { headers: { "x-api-key": admin } }).then((r) => r.json() as any)
     expect(stats).toMatchObject({ pending: 0, failed: 0 })
   }, 120_000)
+
+  it("reloads the vector-index snapshot after a clean stop and rebuilds from the table after a kill -9", async () => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), "deep-memory-snap-"))
+    fs.chmodSync(own, 0o755)
+    const port = await freePort()
+    const env = { DATA_DIR: own, PORT: String(port), API_KEYS_JSON: JSON.stringify([{ key: admin, role: "admin" }]) }
+    const snapshot = path.join(own, "vector-index.snap")
+    const add = async (role: Role, session: string, content: string) => {
+      const r = await call(role, "/update_memory_index", { session_id: session, messages: [{ role: "user", content }], async: false })
+      expect(r.status).toBe(200)
+    }
+    const top = async (role: Role, question: string) =>
+      (await call(role, "/retrieve_context", { user_input: question, session_id: "q" })).json.memories[0]?.content ?? ""
+    let role = await startRole("deep-memory", env, { port })
+    try {
+      await add(role, "a", "The boat is moored at pier seven in Harbor Bay.")
+      await add(role, "b", "Grandma's birthday dinner is at the Lotus restaurant.")
+      expect(await role.stop("SIGTERM")).toBe(0)
+      expect(fs.existsSync(snapshot)).toBe(true)
+
+      role = await startRole("deep-memory", env, { port })
+      expect(role.output()).toMatch(/embedded vector index loaded[^\n]*"from":"snapshot"/)
+      expect(fs.existsSync(snapshot)).toBe(false) // consumed: a crash from here on must not reuse it
+      expect(await top(role, "where is the boat moored")).toContain("pier seven")
+      await add(role, "c", "The wifi password card is taped under the router.")
+      await role.stop("SIGKILL")
+      expect(fs.existsSync(snapshot)).toBe(false)
+
+      role = await startRole("deep-memory", env, { port })
+      expect(role.output()).toMatch(/embedded vector index loaded[^\n]*"from":"rows"/)
+      expect(await top(role, "where is the wifi password card")).toContain("router")
+      expect(await top(role, "where is grandma's birthday dinner")).toContain("Lotus")
+    } finally {
+      await role.stop()
+      fs.rmSync(own, { recursive: true, force: true })
+    }
+  }, 180_000)
 })

@@ -4,6 +4,7 @@ import { Analyzer } from "../src/services/Analyzer.js"
 import { DeepMemoryMigrationsLive } from "../src/services/DeepMemoryMigrations.js"
 import { DEFAULT_VECTOR_DIMS, layerBuiltin, makeBuiltin } from "../src/services/Embedder.js"
 import { PgGraphStoreLive } from "../src/services/graph/PgGraphStore.js"
+import { GraphStore } from "../src/services/GraphStore.js"
 import { MemoryService } from "../src/services/MemoryService.js"
 import { embeddedVectorStoreLayer } from "../src/services/vector/EmbeddedVectorStore.js"
 import { testDatabases } from "./support/database.js"
@@ -16,7 +17,7 @@ for (const db of testDatabases()) {
     PgGraphStoreLive
   ).pipe(Layer.provideMerge(DeepMemoryMigrationsLive), Layer.provideMerge(db.layer))
   const service = MemoryService.Default.pipe(
-    Layer.provide(Layer.mergeAll(stores, Analyzer.Default, layerBuiltin()))
+    Layer.provideMerge(Layer.mergeAll(stores, Analyzer.Default, layerBuiltin()))
   )
 
   layer(service, { timeout: "180 seconds" })(`MemoryService on the embedded stores (${db.name})`, (it) => {
@@ -102,8 +103,14 @@ for (const db of testDatabases()) {
         yield* TestClock.adjust("8 days")
         const hidden = yield* memory.retrieve({ namespace: "ns-ttl", query: "cafe on Elm Street today", limit: 5, explain: false })
         expect(hidden.filter((m) => m.memory.payload.kind === "ephemeral")).toEqual([])
-        expect(yield* memory.gcExpired()).toBeGreaterThanOrEqual(1)
+        const graph = yield* GraphStore
+        expect((yield* graph.count("ns-ttl")).memories).toBeGreaterThanOrEqual(1)
+        const swept = yield* memory.gcExpired()
+        expect(swept.memories).toBeGreaterThanOrEqual(1)
+        expect(swept.namespaces).toBe(1)
         expect((yield* memory.inspect("ns-ttl", "chat", 10)).total).toBe(0)
+        expect((yield* graph.count("ns-ttl")).memories).toBe(0)
+        expect((yield* memory.gcExpired()).memories).toBe(0)
       }))
   })
 }

@@ -2,7 +2,8 @@ import { FetchHttpClient } from "@effect/platform"
 import { DeepMemoryMigrationsLive } from "../services/DeepMemoryMigrations.js"
 import { DeepMemoryDatabaseLive, deepMemoryDataDir } from "../services/DeepMemoryServer.js"
 import { embedderLayerFromConfig } from "../services/Embedder.js"
-import { reindexEmbedded } from "../services/Reindex.js"
+import { reindexEmbedded, reindexQdrant } from "../services/Reindex.js"
+import { QdrantSettingsConfig } from "../services/vector/QdrantVectorStore.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
@@ -361,38 +362,59 @@ const evalCommand = Command.make("eval", {
     )
   )
 
+/** Runs the server's expired-memory sweep now (it also runs every `EXPIRED_GC_INTERVAL_MS`). */
+const gcExpired = Command.make("gc-expired", { ...memoryOptions }, (o) =>
+  withDeepMemory(o, ({ api, conn }) =>
+    Effect.gen(function*() {
+      const r = yield* api.admin.gcExpired()
+      if (conn.json) return yield* printJson(r)
+      yield* Console.log(
+        `removed ${plural(r.memories, "expired memory", "expired memories")} from ${plural(r.namespaces, "namespace")} ` +
+          `(graph: ${plural(r.graph_nodes, "node")}, ${plural(r.graph_edges, "edge")})`
+      )
+    }))).pipe(Command.withDescription("Delete expired (ephemeral) memories in every namespace now (needs an admin key on all namespaces)"))
+
 // ---------------------------------------------------------------------------------------------
 
+const reindexEmbeddedStore = Effect.gen(function*() {
+  const result = yield* Effect.scoped(Effect.gen(function*() {
+    yield* Layer.build(DeepMemoryMigrationsLive)
+    return yield* reindexEmbedded({
+      onProgress: (done, total) => Effect.sync(() => process.stderr.write(`reindexed ${done}/${total}\r`))
+    })
+  })).pipe(Effect.provide(DeepMemoryDatabaseLive))
+  // The index snapshot holds the old vectors: drop it so the server rebuilds from the new ones.
+  const dataDir = yield* deepMemoryDataDir.pipe(Effect.orElseSucceed(() => "./data/deep-memory"))
+  for (const f of ["vector-index.snap", "vector-index.snap.hnsw"]) fs.rmSync(path.join(dataDir, f), { force: true })
+  return result
+})
+
+const reindexQdrantStore = Effect.flatMap(QdrantSettingsConfig, (settings) =>
+  reindexQdrant(settings, {
+    onProgress: (done, total, phase) =>
+      Effect.sync(() => process.stderr.write(`${phase === "embed" ? "reindexed" : "copied"} ${done}/${total}\r`))
+  }))
+
 /**
- * Offline: re-embeds the embedded store with the configured embedder (the server refuses to start
- * after an embedder change until this has run). Reads the same variables as the server.
+ * Offline: re-embeds the embedded store, or the Qdrant collection when `QDRANT_URL` is set, with the
+ * configured embedder (the server refuses to start after an embedder change until this has run).
+ * Reads the same variables as the server.
  */
 const reindex = Command.make("reindex", {}, () =>
   Effect.gen(function*() {
     const { json } = yield* root
-    if ((process.env.QDRANT_URL ?? "").trim() !== "") {
-      return yield* Effect.fail(failure("memory reindex: only the embedded store can be reindexed in place; with Qdrant, point QDRANT_COLLECTION at a new collection and re-ingest"))
-    }
-    const result = yield* Effect.scoped(Effect.gen(function*() {
-      yield* Layer.build(DeepMemoryMigrationsLive)
-      return yield* reindexEmbedded({
-        onProgress: (done, total) => Effect.sync(() => process.stderr.write(`reindexed ${done}/${total}\r`))
-      })
-    })).pipe(
+    const qdrant = (process.env.QDRANT_URL ?? "").trim() !== ""
+    const result = yield* Effect.if(qdrant, { onTrue: () => reindexQdrantStore, onFalse: () => reindexEmbeddedStore }).pipe(
       Effect.provide(embedderLayerFromConfig.pipe(Layer.provide(FetchHttpClient.layer))),
-      Effect.provide(DeepMemoryDatabaseLive),
       Effect.mapError((e) => failure(`memory reindex: ${describeCause(e)}`))
     )
     process.stderr.write("\n")
-    // The index snapshot holds the old vectors: drop it so the server rebuilds from the new ones.
-    const dataDir = yield* deepMemoryDataDir.pipe(Effect.orElseSucceed(() => "./data/deep-memory"))
-    for (const f of ["vector-index.snap", "vector-index.snap.hnsw"]) fs.rmSync(path.join(dataDir, f), { force: true })
     yield* Console.log(json ? JSON.stringify(result) : `reindexed ${result.reindexed} memories with ${result.embedder} (${result.dimensions} dimensions)`)
-  })).pipe(Command.withDescription("Re-embed every memory of the embedded store with the configured embedder (offline)"))
+  })).pipe(Command.withDescription("Re-embed every memory (embedded store or Qdrant collection) with the configured embedder (offline)"))
 
 export const memoryCommand = Command.make("memory").pipe(
   Command.withDescription("Ask, add, inspect, forget and evaluate deep-memory memories"),
-  Command.withSubcommands([ask, add, inspect, forget, evalCommand, reindex])
+  Command.withSubcommands([ask, add, inspect, forget, gcExpired, evalCommand, reindex])
 )
 
 // ---------------------------------------------------------------------------------------------

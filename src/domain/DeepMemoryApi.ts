@@ -236,6 +236,14 @@ export class MemorySystemGroup extends HttpApiGroup.make("system")
   )
 {}
 
+/** `POST /admin/gc-expired`: what the sweep of expired (ephemeral) memories removed, over every namespace. */
+export const GcExpiredResponse = Schema.Struct({
+  memories: Schema.Number,
+  namespaces: Schema.Number,
+  graph_nodes: Schema.Number,
+  graph_edges: Schema.Number
+})
+
 export class MemoryAdminGroup extends HttpApiGroup.make("admin")
   .add(
     HttpApiEndpoint.get("details", "/health/details").addSuccess(
@@ -248,6 +256,7 @@ export class MemoryAdminGroup extends HttpApiGroup.make("admin")
     )
   )
   .add(HttpApiEndpoint.get("metrics", "/metrics").addSuccess(HttpApiSchema.Text()))
+  .add(HttpApiEndpoint.post("gcExpired", "/admin/gc-expired").addSuccess(GcExpiredResponse))
   .middleware(MemoryAuthentication)
 {}
 

@@ -282,6 +282,8 @@ const AdminLive = HttpApiBuilder.group(DeepMemoryApi, "admin", (handlers) =>
     const graph = yield* GraphStore
     const embedder = yield* Embedder
     const queues = yield* MemoryQueues
+    const memory = yield* MemoryService
+    const audit = yield* MemoryAudit
     return handlers
       .handle("details", () =>
         Effect.gen(function*() {
@@ -297,6 +299,17 @@ const AdminLive = HttpApiBuilder.group(DeepMemoryApi, "admin", (handlers) =>
           }
         }).pipe(contractErrors))
       .handle("metrics", () => authorize("admin", undefined).pipe(Effect.zipRight(renderPrometheus), contractErrors))
+      .handle("gcExpired", () =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentMemoryPrincipal
+          yield* authorize("admin", undefined)
+          if (principal.namespaces !== null) {
+            return yield* new E.ForbiddenNamespace({ message: "the expired-memory sweep covers every namespace: it needs a key on all of them", namespace: "*" })
+          }
+          const removed = yield* memory.gcExpired()
+          yield* audit.record({ action: "gc_expired", tenant_id: null, namespace: "*", key_id: principal.keyId, outcome: "ok", detail: removed })
+          return removed
+        }).pipe(contractErrors))
   }))
 
 export const DeepMemoryHandlersLive = Layer.mergeAll(SystemLive, MemoryLive, QueueLive, AdminLive).pipe(

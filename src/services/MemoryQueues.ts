@@ -84,7 +84,7 @@ export const ExpiredMemoryGcLive = Layer.scopedDiscard(
     const memory = yield* MemoryService
     const interval = yield* Config.integer("EXPIRED_GC_INTERVAL_MS").pipe(Config.withDefault(3_600_000))
     const sweep = memory.gcExpired().pipe(
-      Effect.tap((n) => n > 0 ? Effect.logInfo("expired memories deleted", { count: n }) : Effect.void),
+      Effect.tap((r) => r.memories > 0 ? Effect.logInfo("expired memories deleted", r) : Effect.void),
       Effect.catchAll((e) => Effect.logWarning("expired-memory sweep failed", e))
     )
     yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(interval)))

@@ -52,6 +52,7 @@ export interface ForgetCounts {
 }
 
 const WEIGHTS = { dense: 0.5, lexical: 0.3, graph: 0.2 } as const
+const GC_BATCH = 500
 
 /**
  * deep-memory's core: turns transcripts into memories in both stores (incrementally: a resent
@@ -254,12 +255,32 @@ export class MemoryService extends Effect.Service<MemoryService>()("deep-memory/
       return { ids, counts }
     })
 
-    /** Deletes memories whose TTL has passed (ephemeral ones) and drops every cached answer. */
+    /**
+     * Deletes memories whose TTL has passed (ephemeral ones), in batches: from the graph first, then
+     * from the vector store, then from the cache of each namespace that lost one. Each step is
+     * idempotent and the vector row goes last, so a sweep interrupted anywhere is finished by the next.
+     */
     const gcExpired = Effect.fn("MemoryService.gcExpired")(function*() {
       const now = yield* Clock.currentTimeMillis
-      const removed = yield* vectors.deleteExpired(now).pipe(wrap("gc"))
-      if (removed > 0) cache.clear()
-      return removed
+      const totals = { memories: 0, namespaces: 0, graph_nodes: 0, graph_edges: 0 }
+      const touched = new Set<string>()
+      while (true) {
+        const batch = yield* vectors.listExpired(now, GC_BATCH).pipe(wrap("gc"))
+        if (batch.length === 0) break
+        const byNamespace = new Map<string, Array<string>>()
+        for (const r of batch) byNamespace.set(r.namespace, [...(byNamespace.get(r.namespace) ?? []), r.id])
+        for (const [namespace, ids] of byNamespace) {
+          const g = yield* graph.forgetMemories(namespace, ids).pipe(wrap("gc"))
+          totals.graph_nodes += g.nodes
+          totals.graph_edges += g.edges
+          totals.memories += yield* vectors.deleteIds(namespace, ids).pipe(wrap("gc"))
+          invalidate(namespace)
+          touched.add(namespace)
+        }
+        if (batch.length < GC_BATCH) break
+      }
+      totals.namespaces = touched.size
+      return totals
     })
 
     return { update, retrieve, inspect, forget, invalidate, gcExpired } as const

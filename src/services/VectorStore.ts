@@ -51,6 +51,11 @@ export interface StoredMemory {
   readonly expiresAtMs: number | null
 }
 
+export interface ExpiredMemory {
+  readonly namespace: string
+  readonly id: string
+}
+
 export interface SearchOptions {
   readonly limit: number
   readonly sessionIds?: ReadonlyArray<string> | undefined
@@ -73,7 +78,8 @@ export interface VectorStoreShape {
   readonly listSession: (namespace: string, sessionId: string, limit: number) => Effect.Effect<ReadonlyArray<StoredMemory>, VectorStoreError>
   readonly deleteIds: (namespace: string, ids: ReadonlyArray<string>) => Effect.Effect<number, VectorStoreError>
   readonly deleteSession: (namespace: string, sessionId: string) => Effect.Effect<ReadonlyArray<string>, VectorStoreError>
-  readonly deleteExpired: (nowMs: number) => Effect.Effect<number, VectorStoreError>
+  /** Up to `limit` memories whose TTL passed at `nowMs` (the sweep removes them from the graph, then here). */
+  readonly listExpired: (nowMs: number, limit: number) => Effect.Effect<ReadonlyArray<ExpiredMemory>, VectorStoreError>
   readonly count: (namespace: string) => Effect.Effect<number, VectorStoreError>
   readonly ping: Effect.Effect<void, VectorStoreError>
 }

@@ -88,7 +88,10 @@ export const vectorStoreContract = <R>(
         expect((yield* store.searchDense("scoped", vectorOf(["profit", "margin"]), { limit: 1, nowMs: 1_000 }))[0]!.id).toBe(a.id)
         expect(yield* store.count("scoped")).toBe(3)
         expect((yield* store.listSession("scoped", "file-1", 10)).map((m) => m.id)).toEqual([a.id])
-        expect(yield* store.deleteExpired(6_000)).toBe(1)
+        expect(yield* store.listExpired(1_000, 10)).toEqual([])
+        const expired = yield* store.listExpired(6_000, 10)
+        expect(expired).toEqual([{ namespace: "scoped", id: temp.id }])
+        expect(yield* store.deleteIds("scoped", expired.map((e) => e.id))).toBe(1)
         expect(yield* store.count("scoped")).toBe(2)
       }))
 

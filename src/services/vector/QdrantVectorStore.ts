@@ -1,6 +1,8 @@
 import { QdrantClient, type Schemas } from "@qdrant/js-client-rest"
 import { Config, Effect, Layer, Option, Redacted } from "effect"
+import { lexicalTerms } from "../vector-index/LexicalIndex.js"
 import {
+  type ExpiredMemory,
   type MemoryPayload,
   type MemoryPoint,
   type ScoredMemory,
@@ -31,9 +33,6 @@ const SCROLL_PAGE = 256
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const isUuid = (id: string) => UUID.test(id)
 
-/** The same normalisation for stored and query tokens, so query punctuation cannot miss a stored word. */
-export const lexicalTerms = (tokens: ReadonlyArray<string>): Array<string> =>
-  tokens.flatMap((t) => t.toLowerCase().split(/[^\p{L}\p{N}\p{M}_]+/u)).filter((t) => t !== "")
 
 /** FNV-1a over the UTF-8 bytes: a stable u32 index per term (collisions only add a little noise). */
 export const termIndex = (term: string): number => {
@@ -77,7 +76,7 @@ export const QdrantSettingsConfig: Config.Config<QdrantSettings> = Config.all({
  * A cause that is safe to log: the status and Qdrant's own error text, never the request (its
  * headers carry the key) and never the key itself even if a proxy echoed it back.
  */
-const safeCause = (error: unknown, secret: string | undefined): Error => {
+export const safeCause = (error: unknown, secret: string | undefined): Error => {
   let message: string
   if (typeof error === "object" && error !== null && "status" in error && typeof error.status === "number") {
     const data = (error as { data?: unknown }).data
@@ -95,6 +94,60 @@ const safeCause = (error: unknown, secret: string | undefined): Error => {
   if (secret !== undefined && secret !== "") message = message.split(secret).join("<redacted>")
   return new Error(message)
 }
+
+/** The body that creates a collection of this store's schema, the embedder marker included. */
+export const collectionSchema = (dimensions: number, embedder: string) => ({
+  vectors: { [DENSE_VECTOR]: { size: dimensions, distance: "Cosine" as const } },
+  sparse_vectors: { [LEXICAL_VECTOR]: { modifier: "idf" as const } },
+  metadata: { embedder, dimensions }
+})
+
+/** What an existing collection says about its vectors; `dimensions` is undefined without the named dense vector. */
+export const storedSchemaOf = (info: Schemas["CollectionInfo"]) => {
+  const vectors = info.config.params.vectors as Record<string, { size?: number } | undefined> | undefined
+  const metadata = (info.config.metadata ?? {}) as Record<string, unknown>
+  return {
+    dimensions: vectors?.[DENSE_VECTOR]?.size,
+    embedder: typeof metadata.embedder === "string" ? metadata.embedder : undefined,
+    hasLexical: info.config.params.sparse_vectors?.[LEXICAL_VECTOR] !== undefined,
+    metadata
+  }
+}
+
+/** A client for these settings and `call`, which turns its failures into VectorStoreErrors safe to log. */
+export const connectQdrant = (settings: QdrantSettings) =>
+  Effect.gen(function*() {
+    const secret = Option.getOrUndefined(Option.map(settings.apiKey, Redacted.value))
+    if (secret !== undefined && settings.url.startsWith("http://")) {
+      yield* Effect.logWarning("QDRANT_API_KEY is sent over plain http", { url: settings.url })
+    }
+    const client = yield* Effect.try({
+      // The key goes in as a header: the client's own `apiKey` option prints a console warning on http.
+      try: () =>
+        new QdrantClient({
+          url: settings.url,
+          checkCompatibility: false,
+          ...(secret === undefined ? {} : { headers: { "api-key": secret } })
+        }),
+      catch: (cause) => new VectorStoreError({ op: "connect", cause: safeCause(cause, secret) })
+    })
+    const call = <A>(op: string, run: (client: QdrantClient) => Promise<A>) =>
+      Effect.tryPromise({
+        try: () => run(client),
+        catch: (cause) => new VectorStoreError({ op, cause: safeCause(cause, secret) })
+      })
+    return { client, call }
+  })
+
+/** Creates the payload indexes the store needs that `indexed` (a collection's payload_schema) lacks. */
+export const createMissingIndexes = (
+  call: Effect.Effect.Success<ReturnType<typeof connectQdrant>>["call"],
+  op: string,
+  collection: string,
+  indexed: Record<string, unknown>
+) =>
+  Effect.forEach(PAYLOAD_INDEXES.filter((index) => indexed[index.field] === undefined), (index) =>
+    call(op, (c) => c.createPayloadIndex(collection, { field_name: index.field, field_schema: index.schema, wait: true })), { discard: true })
 
 interface StoredPayload {
   readonly [key: string]: unknown
@@ -127,27 +180,8 @@ const namespaceIs = (namespace: string): Schemas["Condition"] => ({ key: "namesp
  */
 export const makeQdrantVectorStore = (dimensions: number, embedder: string, settings: QdrantSettings) =>
   Effect.gen(function*() {
-    const secret = Option.getOrUndefined(Option.map(settings.apiKey, Redacted.value))
-    if (secret !== undefined && settings.url.startsWith("http://")) {
-      yield* Effect.logWarning("QDRANT_API_KEY is sent over plain http", { url: settings.url })
-    }
-    const client = yield* Effect.try({
-      // The key goes in as a header: the client's own `apiKey` option prints a console warning on http.
-      try: () =>
-        new QdrantClient({
-          url: settings.url,
-          checkCompatibility: false,
-          ...(secret === undefined ? {} : { headers: { "api-key": secret } })
-        }),
-      catch: (cause) => new VectorStoreError({ op: "connect", cause: safeCause(cause, secret) })
-    })
+    const { call } = yield* connectQdrant(settings)
     const collection = settings.collection
-
-    const call = <A>(op: string, run: (client: QdrantClient) => Promise<A>) =>
-      Effect.tryPromise({
-        try: () => run(client),
-        catch: (cause) => new VectorStoreError({ op, cause: safeCause(cause, secret) })
-      })
 
     const fail = (op: string, message: string) => new VectorStoreError({ op, cause: new Error(message) })
 
@@ -160,20 +194,11 @@ export const makeQdrantVectorStore = (dimensions: number, embedder: string, sett
       if (!exists) {
         // The client's createCollection wrapper drops `metadata`, so this goes through its typed API.
         yield* call("ensure", (c) =>
-          c.api().createCollection({
-            collection_name: collection,
-            vectors: { [DENSE_VECTOR]: { size: dims, distance: "Cosine" } },
-            sparse_vectors: { [LEXICAL_VECTOR]: { modifier: "idf" } },
-            metadata: { embedder: embedderId, dimensions: dims }
-          }))
+          c.api().createCollection({ collection_name: collection, ...collectionSchema(dims, embedderId) }))
       } else {
         const info = yield* call("ensure", (c) => c.getCollection(collection))
         indexed = info.payload_schema
-        const vectors = info.config.params.vectors as Record<string, { size?: number } | undefined> | undefined
-        const storedDims = vectors?.[DENSE_VECTOR]?.size
-        const metadata = (info.config.metadata ?? {}) as Record<string, unknown>
-        const storedEmbedder = typeof metadata.embedder === "string" ? metadata.embedder : undefined
-        const hasLexical = info.config.params.sparse_vectors?.[LEXICAL_VECTOR] !== undefined
+        const { dimensions: storedDims, embedder: storedEmbedder, hasLexical } = storedSchemaOf(info)
         if (storedDims === undefined || !hasLexical) {
           return yield* fail("ensure", `collection ${collection} exists without the named vectors "${DENSE_VECTOR}" and "${LEXICAL_VECTOR}"`)
         }
@@ -187,11 +212,7 @@ export const makeQdrantVectorStore = (dimensions: number, embedder: string, sett
           yield* call("ensure", (c) => c.updateCollection(collection, { metadata: { embedder: embedderId, dimensions: dims } }))
         }
       }
-      for (const index of PAYLOAD_INDEXES) {
-        if (indexed[index.field] !== undefined) continue
-        yield* call("ensure", (c) =>
-          c.createPayloadIndex(collection, { field_name: index.field, field_schema: index.schema, wait: true }))
-      }
+      yield* createMissingIndexes(call, "ensure", collection, indexed)
     })
     yield* ensure(dimensions, embedder)
 
@@ -330,12 +351,10 @@ export const makeQdrantVectorStore = (dimensions: number, embedder: string, sett
       return ids
     })
 
-    const deleteExpired = Effect.fn("QdrantVectorStore.deleteExpired")(function*(nowMs: number) {
-      const filter: Schemas["Filter"] = { must: [expiredBy(nowMs)] }
-      const found = yield* countWhere("deleteExpired", filter)
-      if (found === 0) return 0
-      yield* deleteWhere("deleteExpired", filter)
-      return found
+    const listExpired = Effect.fn("QdrantVectorStore.listExpired")(function*(nowMs: number, limit: number) {
+      const page = yield* call("listExpired", (c) =>
+        c.scroll(collection, { filter: { must: [expiredBy(nowMs)] }, limit, with_payload: true, with_vector: false }))
+      return page.points.map((p): ExpiredMemory => ({ namespace: String(p.payload?.namespace ?? ""), id: String(p.id) }))
     })
 
     const count = Effect.fn("QdrantVectorStore.count")(function*(namespace: string) {
@@ -354,7 +373,7 @@ export const makeQdrantVectorStore = (dimensions: number, embedder: string, sett
       listSession,
       deleteIds,
       deleteSession,
-      deleteExpired,
+      listExpired,
       count,
       ping
     })
