@@ -1,4 +1,5 @@
 import { expect, layer } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import { DeepMemoryMigrationsLive } from "../src/services/DeepMemoryMigrations.js"
 import { GraphStore, type GraphMemory } from "../src/services/GraphStore.js"
@@ -106,6 +107,38 @@ for (const impl of implementations) {
         expect(yield* g.count(ns("ns-forget"))).toEqual({ memories: 0, terms: 0, edges: 0 })
         expect(yield* g.related(ns("ns-forget"), { entities: ["keep"], topics: [], hops: 2, limit: 10 })).toEqual([])
         expect(yield* g.forgetSession(ns("ns-forget"), "s1")).toEqual({ nodes: 0, edges: 0, ids: [] })
+      }))
+  })
+}
+
+for (const db of testDatabases()) {
+  const pg = PgGraphStoreLive.pipe(Layer.provideMerge(DeepMemoryMigrationsLive), Layer.provideMerge(db.layer))
+  layer(pg, { timeout: "120 seconds" })(`PostgreSQL graph counters (${db.name})`, (it) => {
+    it.effect("term frequencies and memory counts kept by triggers equal a recount after every kind of write", () =>
+      Effect.gen(function*() {
+        const g = yield* GraphStore
+        const sql = yield* SqlClient.SqlClient
+        const recount = Effect.gen(function*() {
+          const kept = yield* sql`SELECT namespace, kind, term, df::int AS n FROM dm_graph_terms ORDER BY 1, 2, 3`
+          const real = yield* sql`SELECT namespace, kind, term, count(*)::int AS n FROM dm_graph_edges GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`
+          expect(kept).toEqual(real)
+          const keptNs = yield* sql`SELECT namespace, memories::int AS n FROM dm_graph_namespaces WHERE memories > 0 ORDER BY 1`
+          const realNs = yield* sql`SELECT namespace, count(*)::int AS n FROM dm_graph_memories GROUP BY 1 ORDER BY 1`
+          expect(keptNs).toEqual(realNs)
+        })
+        yield* g.upsertMemories("cnt-a", [mem("m1", "s1", ["Lena", "Berlin"], ["nurse"]), mem("m2", "s1", ["Lena"], ["tea"]), mem("m3", "s2", ["Kim"])])
+        yield* g.upsertMemories("cnt-b", [mem("m1", "s1", ["Lena"])])
+        yield* recount
+        yield* g.upsertMemories("cnt-a", [mem("m1", "s1", ["Lena", "Paris"], ["nurse"])]) // replaces m1's edges
+        yield* recount
+        yield* g.forgetMemories("cnt-a", ["m2"])
+        yield* recount
+        yield* g.forgetSession("cnt-a", "s1")
+        yield* recount
+        yield* g.forgetSession("cnt-a", "s2")
+        yield* g.forgetMemories("cnt-b", ["m1"])
+        yield* recount
+        expect(yield* sql`SELECT * FROM dm_graph_terms WHERE namespace IN ('cnt-a', 'cnt-b')`).toEqual([])
       }))
   })
 }

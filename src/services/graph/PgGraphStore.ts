@@ -54,9 +54,11 @@ export const makePgGraphStore = Effect.gen(function*() {
         ? sql``
         : sql`AND EXISTS (SELECT 1 FROM dm_graph_memories m WHERE m.namespace = ${namespace}
             AND m.id = e.memory_id AND m.session_id IN ${sql.in(sessions.length === 0 ? [""] : sessions)})`
-      const rows = yield* sql<Row>`
+      // Scoring groups tens of thousands of edges in a large namespace: room to hash them in memory
+      // rather than sort them on disk, for this statement only.
+      const rows = yield* sql.withTransaction(sql`SET LOCAL work_mem = '32MB'`.pipe(Effect.zipRight(sql<Row>`
         WITH q AS (SELECT * FROM unnest(${kinds}::text[], ${terms}::text[]) AS q(kind, term)),
-        total AS (SELECT greatest(count(*), 1)::float8 AS n FROM dm_graph_memories WHERE namespace = ${namespace}),
+        total AS (SELECT greatest(coalesce((SELECT memories FROM dm_graph_namespaces WHERE namespace = ${namespace}), 0), 1)::float8 AS n),
         seeds AS (
           SELECT DISTINCT e1.memory_id FROM q
           JOIN dm_graph_edges e1 ON e1.namespace = ${namespace} AND e1.kind = q.kind AND e1.term = q.term
@@ -76,9 +78,8 @@ export const makePgGraphStore = Effect.gen(function*() {
           SELECT kind, term, ${HOP2_WEIGHT} * co / max(co) OVER () FROM hop2
         ),
         df AS (
-          SELECT w.kind, w.term, w.factor, count(e.memory_id)::float8 AS n
-          FROM weighted w LEFT JOIN dm_graph_edges e ON e.namespace = ${namespace} AND e.kind = w.kind AND e.term = w.term
-          GROUP BY w.kind, w.term, w.factor
+          SELECT w.kind, w.term, w.factor, coalesce(t.df, 0)::float8 AS n
+          FROM weighted w LEFT JOIN dm_graph_terms t ON t.namespace = ${namespace} AND t.kind = w.kind AND t.term = w.term
         ),
         idf AS (SELECT df.kind, df.term, df.factor, ln(1 + total.n / greatest(df.n, 1)) AS w, df.factor = 1.0 AS direct,
           df.n > greatest(50, total.n * ${COMMON_SHARE}) AS common FROM df, total),
@@ -89,7 +90,7 @@ export const makePgGraphStore = Effect.gen(function*() {
         WHERE e.namespace = ${namespace} ${sessionFilter}
         GROUP BY e.memory_id
         ORDER BY score DESC, e.memory_id
-        LIMIT ${query.limit}`
+        LIMIT ${query.limit}`)))
       return rows.map((r) => ({ id: String(r.id), score: num(r.score) }))
     }).pipe(op("related"), Effect.withSpan("PgGraphStore.related"))
 

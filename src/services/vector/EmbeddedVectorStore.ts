@@ -1,6 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
+import { LexicalIndex } from "../vector-index/LexicalIndex.js"
 import { createIndex, type Key, loadIndex } from "../VectorIndex.js"
 import {
   type MemoryPayload,
@@ -41,15 +42,22 @@ const toStored = (r: Row): StoredMemory => ({
   expiresAtMs: r.expires_at_ms === null || r.expires_at_ms === undefined ? null : num(r.expires_at_ms)
 })
 
-/** Lexical query: any of the tokens, with characters that would be query syntax removed. */
-const lexicalQuery = (tokens: ReadonlyArray<string>) =>
-  [...new Set(tokens.map((t) => t.replace(/["'\-():|&!<>*\\]/g, "").trim()).filter((t) => t !== ""))].join(" OR ")
+/**
+ * Ids compared as \`uuid\` (so the primary key is used); a string that is not a UUID names no memory,
+ * and the all-zero UUID stands in when none is left so the statement stays valid.
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const uuidsOf = (ids: ReadonlyArray<string>) => {
+  const valid = ids.filter((id) => UUID.test(id))
+  return valid.length === 0 ? ["00000000-0000-0000-0000-000000000000"] : valid
+}
 
 /**
- * The embedded VectorStore: PostgreSQL is the source of truth (vectors as float32 bytes, payloads,
- * a `simple` full-text vector over the analyzer's segmented tokens), and an in-process HNSW index,
- * rebuilt from the rows at start, answers dense queries. Writes reach the index only after they
- * committed, so a crash can lose nothing the index knew.
+ * The embedded VectorStore: PostgreSQL is the source of truth (vectors as float32 bytes, the
+ * analyzer's segmented tokens, payloads); in-process indexes rebuilt from the rows at start answer
+ * queries — HNSW for dense vectors (reloaded from a snapshot after a clean stop) and BM25 over the
+ * tokens for the lexical side. Writes reach the indexes only after they committed, so a crash can
+ * lose nothing the indexes knew.
  */
 export const makeEmbeddedVectorStore = (
   dimensions: number,
@@ -98,9 +106,13 @@ export const makeEmbeddedVectorStore = (
       return s
     }
 
-    const remember = (key: Key, entry: Entry, vector: Float32Array) => {
+    const lexical = new LexicalIndex()
+    const tokensOf = (column: unknown) => String(column ?? "").split(" ")
+
+    const remember = (key: Key, entry: Entry, vector: Float32Array, tokens: ReadonlyArray<string>) => {
       forget(byId.get(idKey(entry.namespace, entry.id)))
       index.add(key, vector)
+      lexical.add(Number(key), entry.namespace, tokens)
       entries.set(key, entry)
       byId.set(idKey(entry.namespace, entry.id), key)
       setOf(bySession, sessionKey(entry.namespace, entry.sessionId)).add(key)
@@ -111,6 +123,7 @@ export const makeEmbeddedVectorStore = (
       const entry = entries.get(key)
       if (entry === undefined) return
       index.remove(key)
+      lexical.remove(Number(key))
       entries.delete(key)
       byId.delete(idKey(entry.namespace, entry.id))
       bySession.get(sessionKey(entry.namespace, entry.sessionId))?.delete(key)
@@ -123,7 +136,7 @@ export const makeEmbeddedVectorStore = (
       sessionId: String(r.session_id),
       expiresAtMs: r.expires_at_ms === null ? null : num(r.expires_at_ms)
     })
-    const metas = yield* sql<Row>`SELECT index_key, namespace, id, session_id, expires_at_ms FROM dm_memories`.pipe(op("load"))
+    const metas = yield* sql<Row>`SELECT index_key, namespace, id, session_id, expires_at_ms, tokens FROM dm_memories`.pipe(op("load"))
     let source = "rows"
     if (snapshot !== undefined && snapshot.size === metas.length && metas.every((r) => snapshot.has(num(r.index_key)))) {
       index = snapshot
@@ -132,13 +145,14 @@ export const makeEmbeddedVectorStore = (
         const key = num(r.index_key)
         const entry = entryOf(r)
         entries.set(key, entry)
+        lexical.add(key, entry.namespace, tokensOf(r.tokens))
         byId.set(idKey(entry.namespace, entry.id), key)
         setOf(bySession, sessionKey(entry.namespace, entry.sessionId)).add(key)
         setOf(byNamespace, entry.namespace).add(key)
       }
     } else {
-      const rows = yield* sql<Row>`SELECT index_key, namespace, id, session_id, expires_at_ms, vector FROM dm_memories`.pipe(op("load"))
-      for (const r of rows) remember(num(r.index_key), entryOf(r), decodeVector(r.vector as Uint8Array))
+      const rows = yield* sql<Row>`SELECT index_key, namespace, id, session_id, expires_at_ms, vector, tokens FROM dm_memories`.pipe(op("load"))
+      for (const r of rows) remember(num(r.index_key), entryOf(r), decodeVector(r.vector as Uint8Array), tokensOf(r.tokens))
     }
     if (options.snapshotPath !== undefined) {
       const p = options.snapshotPath
@@ -165,7 +179,7 @@ export const makeEmbeddedVectorStore = (
             RETURNING index_key`.pipe(Effect.map((r) => ({ key: num(r[0]!.index_key), point: p })))
         )).pipe(op("upsert"))
         for (const { key, point } of written) {
-          remember(key, { namespace, id: point.id, sessionId: point.sessionId, expiresAtMs: point.expiresAtMs }, point.vector)
+          remember(key, { namespace, id: point.id, sessionId: point.sessionId, expiresAtMs: point.expiresAtMs }, point.vector, point.tokens)
         }
       }).pipe(Effect.withSpan("EmbeddedVectorStore.upsert"))
 
@@ -173,9 +187,9 @@ export const makeEmbeddedVectorStore = (
       Effect.gen(function*() {
         if (hits.length === 0) return [] as Array<ScoredMemory>
         const scores = new Map(hits.map((h) => [entries.get(h.key)?.id, h.score]))
-        const ids = [...scores.keys()].filter((id): id is string => id !== undefined)
+        // by index_key (unique, indexed): the rows the in-process indexes named, and only this namespace's
         const found = yield* sql<Row>`SELECT id::text AS id, session_id, payload, created_at_ms, expires_at_ms FROM dm_memories
-          WHERE namespace = ${namespace} AND id::text IN ${sql.in(ids)}`.pipe(op("search"))
+          WHERE namespace = ${namespace} AND index_key IN ${sql.in(hits.map((h) => Number(h.key)))}`.pipe(op("search"))
         return found.map((r) => ({ ...toStored(r), score: scores.get(String(r.id)) ?? 0 })).sort((a, b) => b.score - a.score)
       })
 
@@ -202,26 +216,21 @@ export const makeEmbeddedVectorStore = (
       }).pipe(Effect.withSpan("EmbeddedVectorStore.searchDense"))
 
     const searchLexical = (namespace: string, tokens: ReadonlyArray<string>, options: SearchOptions) =>
-      Effect.gen(function*() {
-        const q = lexicalQuery(tokens)
-        if (q === "") return [] as Array<ScoredMemory>
-        const sessions = options.sessionIds
-        const rows = yield* sql<Row>`
-          SELECT id::text AS id, session_id, payload, created_at_ms, expires_at_ms,
-            ts_rank_cd(lexical, query, 1) AS score
-          FROM dm_memories, websearch_to_tsquery('simple', ${q}) AS query
-          WHERE namespace = ${namespace} AND lexical @@ query
-            AND (expires_at_ms IS NULL OR expires_at_ms > ${options.nowMs})
-            ${sessions === undefined ? sql`` : sql`AND session_id IN ${sql.in(sessions.length === 0 ? [""] : sessions)}`}
-          ORDER BY score DESC, id LIMIT ${options.limit}`.pipe(op("searchLexical"))
-        return rows.map((r) => ({ ...toStored(r), score: num(r.score) }))
+      Effect.suspend(() => {
+        const sessions = options.sessionIds === undefined ? undefined : new Set(options.sessionIds)
+        const hits = lexical.search(namespace, tokens, options.limit, (key) => {
+          const e = entries.get(key)
+          return e !== undefined && (e.expiresAtMs === null || e.expiresAtMs > options.nowMs) &&
+            (sessions === undefined || sessions.has(e.sessionId))
+        })
+        return fetchScored(namespace, hits)
       }).pipe(Effect.withSpan("EmbeddedVectorStore.searchLexical"))
 
     const get = (namespace: string, ids: ReadonlyArray<string>) =>
       ids.length === 0
         ? Effect.succeed([])
         : sql<Row>`SELECT id::text AS id, session_id, payload, created_at_ms, expires_at_ms FROM dm_memories
-            WHERE namespace = ${namespace} AND id::text IN ${sql.in(ids)}`.pipe(Effect.map((r) => r.map(toStored)), op("get"))
+            WHERE namespace = ${namespace} AND id IN ${sql.in(uuidsOf(ids))}`.pipe(Effect.map((r) => r.map(toStored)), op("get"))
 
     const listSession = (namespace: string, sessionId: string, limit: number) =>
       sql<Row>`SELECT id::text AS id, session_id, payload, created_at_ms, expires_at_ms FROM dm_memories
@@ -236,16 +245,19 @@ export const makeEmbeddedVectorStore = (
     const deleteIds = (namespace: string, ids: ReadonlyArray<string>) =>
       ids.length === 0
         ? Effect.succeed(0)
-        : sql<Row>`DELETE FROM dm_memories WHERE namespace = ${namespace} AND id::text IN ${sql.in(ids)}
+        : sql<Row>`DELETE FROM dm_memories WHERE namespace = ${namespace} AND id IN ${sql.in(uuidsOf(ids))}
             RETURNING index_key, id::text AS id`.pipe(Effect.map((r) => dropKeys(r).length), op("deleteIds"))
 
     const deleteSession = (namespace: string, sessionId: string) =>
       sql<Row>`DELETE FROM dm_memories WHERE namespace = ${namespace} AND session_id = ${sessionId}
         RETURNING index_key, id::text AS id`.pipe(Effect.map(dropKeys), op("deleteSession"))
 
-    const deleteExpired = (nowMs: number) =>
-      sql<Row>`DELETE FROM dm_memories WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ${nowMs}
-        RETURNING index_key, id::text AS id`.pipe(Effect.map((r) => dropKeys(r).length), op("deleteExpired"))
+    const listExpired = (nowMs: number, limit: number) =>
+      sql<Row>`SELECT namespace, id::text AS id FROM dm_memories
+        WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ${nowMs} ORDER BY expires_at_ms LIMIT ${limit}`.pipe(
+        Effect.map((rows) => rows.map((r) => ({ namespace: String(r.namespace), id: String(r.id) }))),
+        op("listExpired")
+      )
 
     const count = (namespace: string) =>
       sql<Row>`SELECT count(*) AS n FROM dm_memories WHERE namespace = ${namespace}`.pipe(
@@ -265,7 +277,7 @@ export const makeEmbeddedVectorStore = (
       listSession,
       deleteIds,
       deleteSession,
-      deleteExpired,
+      listExpired,
       count,
       ping
     })
