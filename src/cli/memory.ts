@@ -438,7 +438,7 @@ const stats = Command.make("stats", { ...memoryOptions, forget: forgetFlag }, (o
       if (conn.json) return yield* printJson(s)
       const lines = [
         `${o.forget ? "forget" : "update"} queue`,
-        `pending         ${s.pending}`,
+        `pending         ${s.pending}${s.delayed > 0 ? ` (${s.delayed} not due yet)` : ""}`,
         `running         ${s.running}`,
         `failed          ${s.failed}`,
         `done last hour  ${s.done_last_hour}`,

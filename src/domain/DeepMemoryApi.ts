@@ -169,6 +169,7 @@ export const ForgetResponse = Schema.Struct({
 
 export const QueueStats = Schema.Struct({
   pending: Schema.Number,
+  delayed: Schema.Number,
   running: Schema.Number,
   failed: Schema.Number,
   done_last_hour: Schema.Number,

@@ -30,6 +30,20 @@ export const integerAtLeast = (name: string, fallback: number, min = 1) =>
     })
   )
 
+/** A number of at least `min`; unset or empty gives `fallback`. */
+export const numberAtLeast = (name: string, fallback: number, min: number) =>
+  Config.string(name).pipe(
+    Config.option,
+    Config.mapOrFail((value) => {
+      const raw = Option.getOrUndefined(value)?.trim()
+      if (raw === undefined || raw === "") return Either.right(fallback)
+      const n = Number(raw)
+      return Number.isFinite(n) && n >= min
+        ? Either.right(n)
+        : Either.left(invalidConfig(name, `expected a number >= ${min}, got "${raw.slice(0, 20)}"`))
+    })
+  )
+
 /** A variable holding a JSON array; `describe` says what the entries should be. */
 export const parseJsonArray = (name: string, json: string, describe: string): Either.Either<Array<unknown>, ConfigError.ConfigError> => {
   let parsed: unknown

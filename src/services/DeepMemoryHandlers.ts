@@ -7,6 +7,7 @@ import { Embedder } from "./Embedder.js"
 import { GraphStore } from "./GraphStore.js"
 import { presentedKey } from "./HttpAuth.js"
 import { MemoryKeys, permits } from "./MemoryKeys.js"
+import { integerAtLeast } from "./ConfigValues.js"
 import { MemoryAudit } from "./MemoryAudit.js"
 import { MemoryQueues } from "./MemoryQueues.js"
 import { contextOf, MemoryService } from "./MemoryService.js"
@@ -83,6 +84,33 @@ const SystemLive = HttpApiBuilder.group(DeepMemoryApi, "system", (handlers) =>
         }))
   }))
 
+/**
+ * `NAMESPACE_RETRIEVE_CONCURRENCY` (0 = no limit): at most that many retrievals of one namespace run
+ * at once; the next waits up to `NAMESPACE_RETRIEVE_WAIT_MS` (5 s) for a slot, then is answered 503
+ * `namespace_overloaded` with `retry-after: 1`, so one busy tenant cannot take every core.
+ */
+const namespaceRetrieveLimit = Effect.gen(function*() {
+  const limit = yield* integerAtLeast("NAMESPACE_RETRIEVE_CONCURRENCY", 0, 0)
+  const waitMs = yield* integerAtLeast("NAMESPACE_RETRIEVE_WAIT_MS", 5_000, 0)
+  const slots = new Map<string, Effect.Semaphore>()
+  return (namespace: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | E.NamespaceOverloaded, R> => {
+    if (limit === 0) return effect
+    let semaphore = slots.get(namespace)
+    if (semaphore === undefined) slots.set(namespace, semaphore = Effect.unsafeMakeSemaphore(limit))
+    const sem = semaphore
+    const take = sem.take(1).pipe(
+      Effect.timeoutFail({
+        duration: waitMs,
+        onTimeout: () => new E.NamespaceOverloaded({ message: `namespace ${namespace} has ${limit} retrievals running`, retryAfterSeconds: 1 })
+      })
+    )
+    // The wait stays interruptible (and timed); once a slot is held it is always given back.
+    return Effect.uninterruptibleMask((restore) =>
+      restore(take).pipe(Effect.zipRight(restore(effect).pipe(Effect.ensuring(sem.release(1)))))
+    )
+  }
+})
+
 const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
   Effect.gen(function*() {
     const memory = yield* MemoryService
@@ -92,18 +120,19 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
       Effect.flatMap(CurrentMemoryPrincipal, (p) =>
         audit.record({ action, tenant_id: null, namespace, key_id: p.keyId, outcome: "ok", detail }))
     const vectors = yield* VectorStore
+    const retrieveSlots = yield* namespaceRetrieveLimit
     return handlers
       .handle("retrieve", ({ payload }) =>
         Effect.gen(function*() {
           const { namespace } = yield* authorize("read", payload.namespace, "retrieve")
           const scoped = payload.session_ids ?? (payload.scope_to_session === true && payload.session_id ? [payload.session_id] : undefined)
-          const items = yield* memory.retrieve({
+          const items = yield* retrieveSlots(namespace)(memory.retrieve({
             namespace,
             query: payload.user_input,
             sessionIds: scoped,
             limit: payload.max_memories ?? 10,
             explain: payload.explain === true
-          })
+          }))
           const entities = [...new Set(items.flatMap((i) => i.memory.payload.entities))].slice(0, 20)
           const topics = [...new Set(items.flatMap((i) => i.memory.payload.topics))].slice(0, 20)
           return {
@@ -130,7 +159,12 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
       .handle("update", ({ payload }) =>
         Effect.gen(function*() {
           const { namespace } = yield* authorize("write", payload.namespace, "update")
-          yield* queues.admit(namespace)
+          const skip = yield* queues.screen(namespace, payload.session_id)
+          if (skip !== null) {
+            yield* record("update", namespace, { session_id: payload.session_id, messages: payload.messages.length, status: "skipped", error: skip })
+            return { status: "skipped" as const, memories_added: 0, memories_filtered: 0, error: skip }
+          }
+          const { delayMs } = yield* queues.admit(namespace)
           if (payload.async !== false) {
             // Durable before answering: the task row is committed when enqueue returns.
             const { taskId } = yield* queues.update.enqueue({
@@ -138,7 +172,8 @@ const MemoryLive = HttpApiBuilder.group(DeepMemoryApi, "memory", (handlers) =>
               sessionId: payload.session_id,
               kind: "update",
               payload: { messages: payload.messages },
-              coalesceKey: `${namespace}/${payload.session_id}`
+              coalesceKey: `${namespace}/${payload.session_id}`,
+              delayMs
             })
             yield* record("update", namespace, { session_id: payload.session_id, messages: payload.messages.length, status: "queued", task_id: taskId })
             return { status: "queued" as const, memories_added: 0, memories_filtered: 0, task_id: taskId }

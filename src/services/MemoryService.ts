@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto"
+import { integerAtLeast, numberAtLeast } from "./ConfigValues.js"
 import { SqlClient } from "@effect/sql"
-import { Clock, Config, Data, Effect } from "effect"
+import { Clock, Data, Effect } from "effect"
 import { normalizeMessages } from "../domain/Memory.js"
 import { Analyzer } from "./Analyzer.js"
 import { Embedder } from "./Embedder.js"
@@ -66,10 +67,10 @@ export class MemoryService extends Effect.Service<MemoryService>()("deep-memory/
     const embedder = yield* Embedder
     const vectors = yield* VectorStore
     const graph = yield* GraphStore
-    const halfLifeDays = yield* Config.number("RECENCY_HALF_LIFE_DAYS").pipe(Config.withDefault(180))
-    const minSemantic = yield* Config.number("MIN_SEMANTIC_SCORE").pipe(Config.withDefault(0.05))
-    const cacheTtlMs = yield* Config.integer("RETRIEVE_CACHE_TTL_MS").pipe(Config.withDefault(30_000))
-    const cacheMax = yield* Config.integer("RETRIEVE_CACHE_MAX").pipe(Config.withDefault(1000))
+    const halfLifeDays = yield* numberAtLeast("RECENCY_HALF_LIFE_DAYS", 180, 0)
+    const minSemantic = yield* numberAtLeast("MIN_SEMANTIC_SCORE", 0.05, 0)
+    const cacheTtlMs = yield* integerAtLeast("RETRIEVE_CACHE_TTL_MS", 30_000, 0)
+    const cacheMax = yield* integerAtLeast("RETRIEVE_CACHE_MAX", 1000, 1)
 
     const wrap = (op: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.mapError(effect, (cause) => new MemoryServiceError({ op, cause }))

@@ -1,6 +1,6 @@
-import { Clock, Config, Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { RateLimited } from "../domain/DeepMemoryErrors.js"
-import { strictBoolean } from "./ConfigValues.js"
+import { integerAtLeast, strictBoolean } from "./ConfigValues.js"
 
 export type RateClass = "retrieve" | "update" | "forget" | "queue_admin"
 
@@ -13,12 +13,12 @@ export type RateClass = "retrieve" | "update" | "forget" | "queue_admin"
 export class RateLimiter extends Effect.Service<RateLimiter>()("deep-memory/RateLimiter", {
   effect: Effect.gen(function*() {
     const enabled = yield* strictBoolean("RATE_LIMIT_ENABLED", false)
-    const windowMs = yield* Config.integer("RATE_LIMIT_WINDOW_MS").pipe(Config.withDefault(60_000))
+    const windowMs = yield* integerAtLeast("RATE_LIMIT_WINDOW_MS", 60_000, 1)
     const limits: Record<RateClass, number> = {
-      retrieve: yield* Config.integer("RATE_LIMIT_RETRIEVE_PER_WINDOW").pipe(Config.withDefault(600)),
-      update: yield* Config.integer("RATE_LIMIT_UPDATE_PER_WINDOW").pipe(Config.withDefault(120)),
-      forget: yield* Config.integer("RATE_LIMIT_FORGET_PER_WINDOW").pipe(Config.withDefault(60)),
-      queue_admin: yield* Config.integer("RATE_LIMIT_QUEUE_ADMIN_PER_WINDOW").pipe(Config.withDefault(60))
+      retrieve: yield* integerAtLeast("RATE_LIMIT_RETRIEVE_PER_WINDOW", 600, 1),
+      update: yield* integerAtLeast("RATE_LIMIT_UPDATE_PER_WINDOW", 120, 1),
+      forget: yield* integerAtLeast("RATE_LIMIT_FORGET_PER_WINDOW", 60, 1),
+      queue_admin: yield* integerAtLeast("RATE_LIMIT_QUEUE_ADMIN_PER_WINDOW", 60, 1)
     }
     const windows = new Map<string, { start: number; count: number }>()
 

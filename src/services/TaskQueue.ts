@@ -62,6 +62,8 @@ export interface NewTask {
   readonly kind: string
   readonly payload: unknown
   readonly coalesceKey?: string
+  /** Not before this many ms from now (backlog delay); a coalesced task keeps the later of the two. */
+  readonly delayMs?: number
 }
 
 export interface ClaimedTask {
@@ -106,6 +108,8 @@ export interface FailedTask {
 
 export interface QueueStats {
   readonly pending: number
+  /** Pending but not due yet (retry back-off or the backlog delay). */
+  readonly delayed: number
   readonly running: number
   readonly failed: number
   readonly done_last_hour: number
@@ -199,10 +203,10 @@ export const makeTaskQueue = (queue: QueueName, options: TaskQueueOptions) =>
         INSERT INTO dm_tasks (id, queue, namespace, session_id, kind, payload, coalesce_key, status,
           run_after_ms, created_at_ms, updated_at_ms)
         VALUES (${id}, ${queue}, ${task.namespace}, ${task.sessionId}, ${task.kind}, ${JSON.stringify(task.payload ?? null)}::jsonb,
-          ${task.coalesceKey ?? null}, 'pending', ${now}, ${now}, ${now})
+          ${task.coalesceKey ?? null}, 'pending', ${now + (task.delayMs ?? 0)}, ${now}, ${now})
         ON CONFLICT (queue, namespace, coalesce_key) WHERE status = 'pending' AND coalesce_key IS NOT NULL
         DO UPDATE SET payload = EXCLUDED.payload, kind = EXCLUDED.kind, session_id = EXCLUDED.session_id,
-          updated_at_ms = EXCLUDED.updated_at_ms
+          updated_at_ms = EXCLUDED.updated_at_ms, run_after_ms = GREATEST(dm_tasks.run_after_ms, EXCLUDED.run_after_ms)
         RETURNING id`)
       const taskId = String(rows[0]!.id)
       return { taskId, coalesced: taskId !== id }
@@ -345,17 +349,19 @@ export const makeTaskQueue = (queue: QueueName, options: TaskQueueOptions) =>
       const now = yield* Clock.currentTimeMillis
       const rows = yield* repo(sql<Row>`SELECT namespace,
           count(*) FILTER (WHERE status = 'pending') AS pending,
+          count(*) FILTER (WHERE status = 'pending' AND run_after_ms > ${now}) AS delayed,
           count(*) FILTER (WHERE status = 'running') AS running,
           count(*) FILTER (WHERE status = 'failed') AS failed,
           count(*) FILTER (WHERE status = 'done' AND done_at_ms > ${now - HOUR_MS}) AS done_last_hour,
           min(created_at_ms) FILTER (WHERE status = 'pending') AS oldest_pending
         FROM dm_tasks WHERE queue = ${queue} AND ${nsFilter(namespace)}
         GROUP BY namespace ORDER BY namespace`)
-      let pending = 0, running = 0, failed = 0, doneLastHour = 0
+      let pending = 0, delayed = 0, running = 0, failed = 0, doneLastHour = 0
       let oldest: number | null = null
       const byNamespace: Record<string, { pending: number; failed: number }> = {}
       for (const r of rows) {
         pending += num(r.pending)
+        delayed += num(r.delayed)
         running += num(r.running)
         failed += num(r.failed)
         doneLastHour += num(r.done_last_hour)
@@ -367,6 +373,7 @@ export const makeTaskQueue = (queue: QueueName, options: TaskQueueOptions) =>
       }
       const result: QueueStats = {
         pending,
+        delayed,
         running,
         failed,
         done_last_hour: doneLastHour,
