@@ -1,5 +1,5 @@
 import type { HttpClient } from "@effect/platform"
-import { Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, type Redacted } from "effect"
+import { Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import { EmbedderError, type EmbedderShape } from "./embedder/core.js"
 import { HASH_EMBEDDER_VERSION, hashEmbed } from "./embedder/hashing.js"
 import { DEFAULT_OPENAI_BASE_URL, makeOpenAiCompatible, type OpenAiCompatibleOptions } from "./embedder/openai.js"
@@ -67,7 +67,7 @@ const optionalString = (name: string) =>
 const EmbedderConfig = Config.all({
   model: optionalString("EMBEDDING_MODEL"),
   baseUrl: optionalString("EMBEDDING_BASE_URL"),
-  apiKey: Config.option(Config.redacted("EMBEDDING_API_KEY")),
+  apiKey: Config.option(Config.redacted("EMBEDDING_API_KEY")).pipe(Config.map(Option.filter((k) => Redacted.value(k).trim() !== ""))),
   timeoutMs: positiveInt("EMBEDDING_TIMEOUT_MS"),
   batchSize: positiveInt("EMBEDDING_BATCH"),
   dimensions: positiveInt("VECTOR_DIMS")

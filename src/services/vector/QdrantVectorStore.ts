@@ -68,7 +68,7 @@ export interface QdrantSettings {
 
 export const QdrantSettingsConfig: Config.Config<QdrantSettings> = Config.all({
   url: Config.string("QDRANT_URL"),
-  apiKey: Config.option(Config.redacted("QDRANT_API_KEY")),
+  apiKey: Config.option(Config.redacted("QDRANT_API_KEY")).pipe(Config.map(Option.filter((k) => Redacted.value(k).trim() !== ""))),
   collection: Config.withDefault(Config.string("QDRANT_COLLECTION"), "openclaw_memories")
 })
 
