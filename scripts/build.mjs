@@ -3,12 +3,14 @@
 import { build } from "esbuild"
 import { chmodSync, existsSync, rmSync } from "node:fs"
 
-const roles = ["rustfs", "deep-memory", "cli"].filter((r) => existsSync(`src/programs/${r}.ts`))
+const roles = ["rustfs", "deep-memory", "rustfs-worker", "stack", "cli"].filter((r) => existsSync(`src/programs/${r}.ts`))
+// Not roles: scripts started by a role at run time (worker threads), resolved next to the bundle.
+const workers = ["extract-worker"].filter((w) => existsSync(`src/programs/${w}.ts`))
 
 rmSync("dist", { recursive: true, force: true })
 
 await build({
-  entryPoints: Object.fromEntries(roles.map((r) => [r, `src/programs/${r}.ts`])),
+  entryPoints: Object.fromEntries([...roles, ...workers].map((r) => [r, `src/programs/${r}.ts`])),
   outdir: "dist",
   bundle: true,
   platform: "node",
@@ -30,4 +32,4 @@ await build({
   }
 })
 for (const r of roles) chmodSync(`dist/${r}.js`, 0o755)
-console.log(`built ${roles.map((r) => `dist/${r}.js`).join(", ")}`)
+console.log(`built ${[...roles, ...workers].map((r) => `dist/${r}.js`).join(", ")}`)

@@ -1,0 +1,7 @@
+export * from "./chunk.js"
+export { decodeText } from "./decode.js"
+export { detectContainer, detectTextKind } from "./detect.js"
+export { extract } from "./extract.js"
+export { guessLanguage } from "./language.js"
+export { ExtractWorkerError, resolveWorkerPath, runExtraction, type RunOptions, type WorkerRequest } from "./runner.js"
+export * from "./types.js"
