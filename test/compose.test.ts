@@ -119,9 +119,13 @@ const rustfsServiceVariables = async (): Promise<{ readonly source: string; read
 }
 
 const ROLES = ["rustfs", "deep-memory", "rustfs-worker", "gateway", "cli"] as const
+// The role is the dist/<role>.js the service runs, also inside a `sh -c` string (dev server).
 const roleOf = (svc: Dict): string | undefined => {
-  const script = commandOf(svc).find((part) => /^dist\/[a-z-]+\.js$/.test(part))
-  return script?.slice("dist/".length, -".js".length)
+  for (const part of commandOf(svc)) {
+    const m = /(?:^|[\s/])dist\/([a-z-]+)\.js(?:$|\s)/.exec(part)
+    if (m) return m[1]
+  }
+  return undefined
 }
 
 const LOOPBACK_DEFAULT = /^(?:127\.0\.0\.1|\[::1\]|\$\{[A-Za-z_][A-Za-z0-9_]*:-(?:127\.0\.0\.1|::1)\}):/
@@ -271,7 +275,19 @@ describe("docker-compose.yml: gateway, cli and the whole file", () => {
   })
 
   it("leaves the secrets empty in .env.example, so a copied example cannot start with guessable keys", () => {
-    const required = ["OPENCLAW_RUSTFS_API_KEYS_JSON", "OPENCLAW_RUSTFS_SIGNING_KEY", "OPENCLAW_RUSTFS_DB_PASSWORD"]
+    const required = [
+      "OPENCLAW_RUSTFS_API_KEYS_JSON",
+      "OPENCLAW_RUSTFS_SIGNING_KEY",
+      "OPENCLAW_RUSTFS_DB_PASSWORD",
+      "OPENCLAW_DEEPMEM_API_KEYS_JSON",
+      "OPENCLAW_NEO4J_PASSWORD",
+      "OPENCLAW_RUSTFS_WORKER_API_KEY",
+      "OPENCLAW_DEEPMEM_WORKER_API_KEY",
+      "OPENCLAW_DEEPMEM_API_KEY",
+      "OPENCLAW_DEEPMEM_EMBEDDING_API_KEY",
+      "OPENCLAW_RUSTFS_API_KEY",
+      "OPENCLAW_GATEWAY_TOKEN"
+    ]
     for (const name of required) {
       expect(composeReferences.some((r) => r.name === name), name).toBe(true)
       expect(envExample.get(name), name).toBe("")
@@ -287,6 +303,400 @@ describe("docker-compose.yml: gateway, cli and the whole file", () => {
     expect([...documented].filter((name) => !names.has(name))).toEqual([])
     expect([...names].filter((name) => !documented.has(name))).toEqual([])
   })
+})
+
+// ------------------------------------------------- deep-memory and worker --
+
+// The configuration sections of docs/spec (deep-memory.md, rustfs-worker.md): every variable must
+// reach the service, except the few listed below with the reason compose leaves them out.
+const DEEP_MEMORY_SPEC_VARS: ReadonlyArray<string> = [
+  "PORT", "HOST", "REQUIRE_API_KEY", "API_KEYS_JSON",
+  "QDRANT_URL", "QDRANT_COLLECTION", "VECTOR_DIMS",
+  "NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD",
+  "EMBEDDING_MODEL", "MIN_SEMANTIC_SCORE", "RETRIEVE_CACHE_TTL_MS", "RETRIEVE_CACHE_MAX",
+  "UPDATE_CONCURRENCY", "DATA_DIR", "AUDIT_LOG_PATH",
+  "RATE_LIMIT_ENABLED", "RATE_LIMIT_WINDOW_MS", "RATE_LIMIT_RETRIEVE_PER_WINDOW",
+  "RATE_LIMIT_UPDATE_PER_WINDOW", "RATE_LIMIT_FORGET_PER_WINDOW", "RATE_LIMIT_QUEUE_ADMIN_PER_WINDOW",
+  "UPDATE_BACKLOG_REJECT_PENDING", "UPDATE_BACKLOG_READ_ONLY_PENDING", "UPDATE_BACKLOG_DELAY_PENDING",
+  "UPDATE_BACKLOG_DELAY_SECONDS", "UPDATE_BACKLOG_RETRY_AFTER_SECONDS",
+  "UPDATE_DISABLED_NAMESPACES", "UPDATE_MIN_INTERVAL_MS", "UPDATE_SAMPLE_RATE",
+  "NAMESPACE_UPDATE_CONCURRENCY", "NAMESPACE_RETRIEVE_CONCURRENCY",
+  "SENSITIVE_FILTER_ENABLED", "SENSITIVE_DENY_REGEX_JSON", "SENSITIVE_ALLOW_REGEX_JSON"
+]
+// Left out on purpose: API_KEY/API_KEYS are legacy forms of API_KEYS_JSON; QUEUE_DIR is the
+// older name of DATA_DIR; QDRANT_API_KEY would be sent (empty) to a Qdrant that is keyless and
+// reachable only on the compose network.
+const DEEP_MEMORY_NOT_MAPPED: ReadonlyArray<string> = ["API_KEY", "API_KEYS", "QUEUE_DIR", "QDRANT_API_KEY"]
+
+// Read by the server as numbers: an empty value would be parsed as 0, not as "default".
+const DEEP_MEMORY_NUMBERS: ReadonlyArray<string> = [
+  "MIN_SEMANTIC_SCORE", "RETRIEVE_CACHE_TTL_MS", "RETRIEVE_CACHE_MAX", "UPDATE_CONCURRENCY",
+  "NAMESPACE_UPDATE_CONCURRENCY", "RATE_LIMIT_WINDOW_MS", "RATE_LIMIT_RETRIEVE_PER_WINDOW",
+  "RATE_LIMIT_UPDATE_PER_WINDOW", "RATE_LIMIT_FORGET_PER_WINDOW", "RATE_LIMIT_QUEUE_ADMIN_PER_WINDOW",
+  "UPDATE_BACKLOG_REJECT_PENDING", "UPDATE_BACKLOG_READ_ONLY_PENDING", "UPDATE_BACKLOG_RETRY_AFTER_SECONDS",
+  "UPDATE_SAMPLE_RATE"
+]
+
+const WORKER_SPEC_VARS: ReadonlyArray<string> = [
+  "RUSTFS_BASE_URL", "RUSTFS_API_KEY", "RUSTFS_POLL_INTERVAL_MS", "RUSTFS_LEASE_MS",
+  "RUSTFS_PENDING_LIMIT", "RUSTFS_MAX_DOWNLOAD_BYTES",
+  "DEEP_MEMORY_BASE_URL", "DEEP_MEMORY_API_KEY", "DEEP_MEMORY_NAMESPACE", "DEEP_MEMORY_ASYNC",
+  "DEEP_MEMORY_TIMEOUT_MS", "DEEP_MEMORY_CHUNK_MAX_CHARS", "DEEP_MEMORY_CHUNK_OVERLAP_CHARS",
+  "DEEP_MEMORY_BACKOFF_MS", "DEEP_MEMORY_RETURN_MEMORY_IDS", "DEEP_MEMORY_MAX_RETURN_MEMORY_IDS",
+  "DEEP_MEMORY_INSPECT_ENABLED", "DEEP_MEMORY_INSPECT_LIMIT", "DEEP_MEMORY_INSPECT_INCLUDE_CONTENT",
+  "WORKER_STATE_PATH", "WORKER_CONCURRENCY", "WORKER_HEALTH_PORT"
+]
+// RUSTFS_TENANT_ID only applies with RustFS authentication off, which compose never runs.
+const WORKER_NOT_MAPPED: ReadonlyArray<string> = ["RUSTFS_TENANT_ID"]
+
+const DEEP_MEMORY_PROFILES = ["deep-memory", "deep-memory-prod"]
+
+const healthcheckOf = (name: string): Dict => {
+  const healthcheck = service(name).healthcheck
+  if (!isDict(healthcheck)) throw new Error(`${name} has no healthcheck`)
+  return healthcheck
+}
+
+const dependsOn = (name: string): Dict => {
+  const deps = service(name).depends_on
+  if (!isDict(deps)) throw new Error(`${name}: depends_on must be a mapping with conditions`)
+  return deps
+}
+
+const namedVolumeOn = (svc: Dict, target: string): string | undefined => {
+  const mount = stringsIn(svc.volumes).find((v) => v.split(":")[1] === target)
+  const name = mount?.split(":")[0]
+  if (name === undefined || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) return undefined
+  return isDict(compose) && isDict(compose.volumes) && name in compose.volumes ? name : undefined
+}
+
+const aliasesOf = (svc: Dict): Array<string> => {
+  const networks = svc.networks
+  if (!isDict(networks)) return []
+  return Object.values(networks).flatMap((n) => (isDict(n) ? stringsIn(n.aliases) : []))
+}
+
+/** The single `${NAME:-default}` a value is made of, if it is one. */
+const soleReference = (value: string | undefined): Reference | undefined => {
+  const refs = referencesIn(value ?? "")
+  return refs.length === 1 && value === `\${${refs[0]?.name}${refs[0]?.operator ?? ""}${refs[0]?.argument ?? ""}}`
+    ? refs[0]
+    : undefined
+}
+
+describe("docker-compose.yml: qdrant and neo4j", () => {
+  it("serve both deep-memory profiles with pinned images and named volumes", () => {
+    const qdrant = service("qdrant")
+    expect(qdrant.profiles).toEqual(DEEP_MEMORY_PROFILES)
+    expect(String(qdrant.image)).toMatch(/^qdrant\/qdrant:v1\.16\.\d+$/)
+    expect(namedVolumeOn(qdrant, "/qdrant/storage")).toBeDefined()
+
+    const neo4j = service("neo4j")
+    expect(neo4j.profiles).toEqual(DEEP_MEMORY_PROFILES)
+    expect(String(neo4j.image)).toMatch(/^neo4j:5\.26(?:\.\d+)?(?:-community)?$/)
+    expect(namedVolumeOn(neo4j, "/data")).toBeDefined()
+  })
+
+  it("are not published on the host (the startup document publishes only deep-memory)", () => {
+    expect(service("qdrant").ports).toBeUndefined()
+    expect(service("neo4j").ports).toBeUndefined()
+  })
+
+  it("report healthy only when they really serve: Qdrant /readyz, Neo4j a Bolt query", () => {
+    const qdrant = stringsIn(healthcheckOf("qdrant").test).join(" ")
+    expect(qdrant).toContain("/readyz")
+    expect(qdrant).toContain("6333")
+    // The image ships neither curl nor wget.
+    expect(qdrant).not.toMatch(/\b(?:curl|wget)\b/)
+
+    const neo4j = stringsIn(healthcheckOf("neo4j").test).join(" ")
+    expect(neo4j).toMatch(/cypher-shell|7474/)
+    for (const name of ["qdrant", "neo4j"]) {
+      for (const key of ["interval", "timeout", "retries", "start_period"]) {
+        expect(healthcheckOf(name)[key], `${name}.${key}`).toBeDefined()
+      }
+    }
+  })
+
+  it("takes the Neo4j password from OPENCLAW_NEO4J_PASSWORD with no default (fails closed)", () => {
+    const auth = environmentOf(service("neo4j")).NEO4J_AUTH ?? ""
+    expect(auth.startsWith("neo4j/")).toBe(true)
+    const ref = soleReference(auth.slice("neo4j/".length))
+    expect(ref?.name).toBe("OPENCLAW_NEO4J_PASSWORD")
+    expect(ref?.operator).toBe(":-")
+    expect(ref?.argument).toBe("")
+  })
+})
+
+describe("docker-compose.yml: deep-memory servers", () => {
+  const servers = ["deep-memory-server", "deep-memory-server-prod"] as const
+
+  it("runs the deep-memory role: dev from the mounted source tree, prod from the built image", () => {
+    const dev = service("deep-memory-server")
+    expect(dev.profiles).toEqual(["deep-memory"])
+    expect(roleOf(dev)).toBe("deep-memory")
+    expect(isDict(dev.build) && dev.build.target).toBe("dev")
+    expect(stringsIn(dev.volumes).some((v) => /^\.\/src:\/app\/src(?::ro)?$/.test(v))).toBe(true)
+
+    const prod = service("deep-memory-server-prod")
+    expect(prod.profiles).toEqual(["deep-memory-prod"])
+    expect(prod.command).toEqual(["node", "dist/deep-memory.js"])
+    expect(prod.build).toBe(".")
+    expect(prod.image).toBe(service("rustfs").image)
+    expect(namedVolumeOn(prod, "/data")).toBeDefined()
+    expect(environmentOf(prod).DATA_DIR).toBe("/data")
+    for (const name of servers) expect(service(name).restart, name).toBe("unless-stopped")
+  })
+
+  it("starts only once Qdrant and Neo4j are healthy", () => {
+    for (const name of servers) {
+      expect(dependsOn(name), name).toEqual({
+        qdrant: { condition: "service_healthy" },
+        neo4j: { condition: "service_healthy" }
+      })
+    }
+  })
+
+  it("checks readiness with /readyz on port 8088, without curl", () => {
+    for (const name of servers) {
+      const healthcheck = healthcheckOf(name)
+      const argv = stringsIn(healthcheck.test)
+      expect(argv.slice(0, 2), name).toEqual(["CMD", "node"])
+      expect(environmentOf(service(name)).PORT).toBe("8088")
+      expect(argv.join(" ")).toContain("http://127.0.0.1:8088/readyz")
+      for (const key of ["interval", "timeout", "retries", "start_period"]) {
+        expect(healthcheck[key], `${name}.${key}`).toBeDefined()
+      }
+    }
+  })
+
+  it("publishes 8088 on loopback under OPENCLAW_DEEPMEM_PORT, and answers as deep-memory on the network", () => {
+    for (const name of servers) {
+      const svc = service(name)
+      const ports = stringsIn(svc.ports)
+      expect(ports, name).toEqual(["${OPENCLAW_DEEPMEM_BIND:-127.0.0.1}:${OPENCLAW_DEEPMEM_PORT:-8088}:8088"])
+      expect(environmentOf(svc).HOST).toBe("0.0.0.0")
+      expect(aliasesOf(svc), name).toContain("deep-memory")
+    }
+  })
+
+  it("reaches the stores by their service names", () => {
+    for (const name of servers) {
+      const env = environmentOf(service(name))
+      expect(env.QDRANT_URL, name).toBe("http://qdrant:6333")
+      expect(env.NEO4J_URI, name).toBe("bolt://neo4j:7687")
+      expect(env.NEO4J_USER, name).toBe("neo4j")
+      expect(soleReference(env.NEO4J_PASSWORD)?.name).toBe("OPENCLAW_NEO4J_PASSWORD")
+    }
+  })
+
+  it("requires API keys: always in production, by default in development", () => {
+    const prod = environmentOf(service("deep-memory-server-prod"))
+    expect(prod.REQUIRE_API_KEY).toBe("true")
+    const dev = soleReference(environmentOf(service("deep-memory-server")).REQUIRE_API_KEY)
+    expect(dev?.name).toBe("OPENCLAW_DEEPMEM_REQUIRE_API_KEY")
+    expect(dev?.argument).toBe("true")
+    for (const name of servers) {
+      const keys = soleReference(environmentOf(service(name)).API_KEYS_JSON)
+      expect(keys?.name, name).toBe("OPENCLAW_DEEPMEM_API_KEYS_JSON")
+      expect(keys?.operator).toBe(":-")
+      expect(keys?.argument).toBe("")
+    }
+  })
+
+  it("passes every variable of the deep-memory spec, each from OPENCLAW_DEEPMEM_<name> when configurable", () => {
+    for (const name of servers) {
+      const env = environmentOf(service(name))
+      expect(DEEP_MEMORY_SPEC_VARS.filter((v) => !(v in env)), name).toEqual([])
+      expect(DEEP_MEMORY_NOT_MAPPED.filter((v) => v in env), name).toEqual([])
+      const misnamed = Object.entries(env)
+        .map(([key, value]) => [key, soleReference(value)?.name] as const)
+        .filter(([key, ref]) => ref !== undefined && key !== "NEO4J_PASSWORD" && ref !== `OPENCLAW_DEEPMEM_${key}`)
+      expect(misnamed, name).toEqual([])
+    }
+  })
+
+  it("never hands the server an empty number", () => {
+    for (const name of servers) {
+      const env = environmentOf(service(name))
+      for (const key of DEEP_MEMORY_NUMBERS) {
+        const value = env[key] ?? ""
+        const ref = soleReference(value)
+        const effective = ref === undefined ? value : ref.argument ?? ""
+        expect(Number.isFinite(Number(effective)) && effective.trim() !== "", `${name}: ${key}`).toBe(true)
+      }
+    }
+  })
+})
+
+describe("docker-compose.yml: rustfs-worker", () => {
+  it("runs the rustfs-worker role under its own profile", () => {
+    const worker = service("rustfs-worker")
+    expect(worker.profiles).toEqual(["rustfs-worker"])
+    expect(worker.command).toEqual(["node", "dist/rustfs-worker.js"])
+    expect(worker.image).toBe(service("rustfs").image)
+    expect(worker.restart).toBe("unless-stopped")
+    expect(worker.ports).toBeUndefined()
+  })
+
+  it("starts only once rustfs and deep-memory-server-prod are healthy", () => {
+    expect(dependsOn("rustfs-worker")).toEqual({
+      rustfs: { condition: "service_healthy" },
+      "deep-memory-server-prod": { condition: "service_healthy" }
+    })
+  })
+
+  it("maps the startup document's variables onto the worker's", () => {
+    const env = environmentOf(service("rustfs-worker"))
+    expect(env.RUSTFS_BASE_URL).toBe("http://rustfs:8099")
+    expect(env.DEEP_MEMORY_BASE_URL).toBe("http://deep-memory-server-prod:8088")
+    for (const [serviceVar, seedVar] of [
+      ["RUSTFS_API_KEY", "OPENCLAW_RUSTFS_WORKER_API_KEY"],
+      ["DEEP_MEMORY_API_KEY", "OPENCLAW_DEEPMEM_WORKER_API_KEY"],
+      ["DEEP_MEMORY_NAMESPACE", "OPENCLAW_DEEPMEM_NAMESPACE"]
+    ] as const) {
+      const ref = soleReference(env[serviceVar])
+      expect(ref?.name, serviceVar).toBe(seedVar)
+      expect(ref?.operator).toBe(":-")
+      expect(ref?.argument).toBe("")
+    }
+  })
+
+  it("passes every variable of the worker spec", () => {
+    const env = environmentOf(service("rustfs-worker"))
+    expect(WORKER_SPEC_VARS.filter((v) => !(v in env))).toEqual([])
+    expect(WORKER_NOT_MAPPED.filter((v) => v in env)).toEqual([])
+    // Numbers and booleans never default to empty: the worker gets the spec defaults.
+    for (const [key, value] of Object.entries(env)) {
+      const ref = soleReference(value)
+      if (ref === undefined || key.endsWith("_API_KEY") || key === "DEEP_MEMORY_NAMESPACE") continue
+      expect(ref.argument ?? "", key).not.toBe("")
+    }
+  })
+
+  it("passes only variables the worker reads (per src/services/worker/WorkerConfig.ts when present)", async () => {
+    const modulePath = path.join(root, "src", "services", "worker", "WorkerConfig.ts")
+    if (!existsSync(modulePath)) return
+    const mod: unknown = await import(pathToFileURL(modulePath).href)
+    const exported = isDict(mod) ? mod.WORKER_ENV_VARS : undefined
+    if (!Array.isArray(exported)) return
+    const known = new Set(exported.map(String))
+    expect(Object.keys(environmentOf(service("rustfs-worker"))).filter((k) => !known.has(k))).toEqual([])
+    expect(WORKER_SPEC_VARS.filter((k) => !known.has(k))).toEqual([])
+  })
+
+  it("keeps its state on a named volume and checks its health listener", () => {
+    const worker = service("rustfs-worker")
+    const env = environmentOf(worker)
+    const statePath = env.WORKER_STATE_PATH ?? ""
+    const mount = stringsIn(worker.volumes).map((v) => v.split(":")).find(([, target]) =>
+      target !== undefined && statePath.startsWith(`${target}/`)
+    )
+    expect(mount).toBeDefined()
+    expect(namedVolumeOn(worker, mount?.[1] ?? "")).toBeDefined()
+
+    const healthcheck = healthcheckOf("rustfs-worker")
+    const argv = stringsIn(healthcheck.test)
+    expect(argv.slice(0, 2)).toEqual(["CMD", "node"])
+    expect(argv.join(" ")).toMatch(new RegExp(`http://127\\.0\\.0\\.1:${env.WORKER_HEALTH_PORT}/(?:health|readyz)\\b`))
+  })
+})
+
+describe("docker-compose.yml: start order and defaults of the startup document", () => {
+  it("waits on health checks only, and only for services that have one", () => {
+    for (const [name, svc] of Object.entries(services())) {
+      if (!isDict(svc) || svc.depends_on === undefined) continue
+      for (const [dep, spec] of Object.entries(dependsOn(name))) {
+        expect(spec, `${name} -> ${dep}`).toEqual({ condition: "service_healthy" })
+        expect(isDict(service(dep).healthcheck), `${dep} has a healthcheck`).toBe(true)
+      }
+    }
+  })
+
+  it("lets every profile-less service start without a profile", () => {
+    for (const [name, svc] of Object.entries(services())) {
+      if (!isDict(svc) || svc.profiles !== undefined || svc.depends_on === undefined) continue
+      for (const dep of Object.keys(dependsOn(name))) {
+        expect(service(dep).profiles, `${name} -> ${dep}`).toBeUndefined()
+      }
+    }
+  })
+
+  it("publishes the default ports of the startup document", () => {
+    const published = Object.values(services()).filter(isDict).flatMap((svc) => stringsIn(svc.ports))
+    for (const [variable, port] of [
+      ["OPENCLAW_GATEWAY_PORT", "18789"],
+      ["OPENCLAW_RUSTFS_PORT", "8099"],
+      ["OPENCLAW_DEEPMEM_PORT", "8088"]
+    ] as const) {
+      expect(published.some((p) => p.includes(`\${${variable}:-${port}}:${port}`)), variable).toBe(true)
+      expect(envExample.get(variable), variable).toBe(port)
+    }
+  })
+
+  it("uses every variable the startup document names", () => {
+    const referenced = new Set(composeReferences.map((r) => r.name))
+    for (const name of [
+      "OPENCLAW_CONFIG_DIR", "OPENCLAW_WORKSPACE_DIR", "OPENCLAW_GATEWAY_TOKEN",
+      "OPENCLAW_DEEPMEM_API_KEYS_JSON", "OPENCLAW_NEO4J_PASSWORD",
+      "OPENCLAW_RUSTFS_API_KEYS_JSON", "OPENCLAW_RUSTFS_SIGNING_KEY", "OPENCLAW_RUSTFS_MASTER_KEY",
+      "OPENCLAW_RUSTFS_WORKER_API_KEY", "OPENCLAW_DEEPMEM_WORKER_API_KEY", "OPENCLAW_DEEPMEM_NAMESPACE"
+    ]) {
+      expect(referenced.has(name), name).toBe(true)
+    }
+  })
+
+  it("gives the CLI deep-memory's address and key", () => {
+    const env = environmentOf(service("openclaw-cli"))
+    const url = new URL(env.DEEP_MEMORY_BASE_URL ?? "")
+    const servers = Object.values(services()).filter(isDict).filter((svc) => roleOf(svc) === "deep-memory")
+    expect(servers.length).toBe(2)
+    for (const svc of servers) expect(aliasesOf(svc)).toContain(url.hostname)
+    expect(url.port).toBe("8088")
+    expect(soleReference(env.DEEP_MEMORY_API_KEY)?.name).toBe("OPENCLAW_DEEPMEM_API_KEY")
+  })
+})
+
+describe(".env.example", () => {
+  it("comments every variable", () => {
+    const blocks = envExampleLines.join("\n").split(/\n\s*\n/)
+    const uncommented = blocks
+      .filter((block) => !block.split("\n").some((line) => line.trim().startsWith("#")))
+      .flatMap((block) => block.split("\n").filter((line) => /^[A-Za-z_]\w*=/.test(line.trim())))
+    expect(uncommented).toEqual([])
+  })
+
+  it("holds the same defaults as docker-compose.yml, so copying it changes nothing", () => {
+    const differing = composeReferences
+      .filter((r) => r.operator === ":-" && envExample.has(r.name) && envExample.get(r.name) !== (r.argument ?? ""))
+      .map((r) => `${r.name}: compose ${r.argument ?? ""}, example ${envExample.get(r.name)}`)
+    expect([...new Set(differing)]).toEqual([])
+  })
+
+  it("contains no real-looking keys", () => {
+    for (const [name, value] of envExample) {
+      expect(value, name).not.toMatch(/^(?:sk-|ghp_|AKIA)|[A-Za-z0-9+/_-]{32,}/)
+    }
+  })
+})
+
+describe("docs/startup.md and docs/startup.zh.md", () => {
+  for (const file of ["docs/startup.md", "docs/startup.zh.md"]) {
+    it(`${file}: profiles, start order, readiness checks and npm start`, () => {
+      const text = read(file)
+      for (const profile of ["deep-memory", "deep-memory-prod", "rustfs", "rustfs-worker"]) {
+        expect(text, profile).toContain(`--profile ${profile}`)
+      }
+      for (const url of [
+        "http://127.0.0.1:8088/readyz",
+        "http://127.0.0.1:8099/readyz"
+      ]) {
+        expect(text, url).toMatch(new RegExp(`curl [^\\n]*${url.replace(/[.]/g, "\\.")}`))
+      }
+      expect(text).toContain("npm start")
+      for (const name of Object.keys(services())) expect(text, name).toContain(name)
+    })
+  }
 })
 
 // ------------------------------------------------------------- Dockerfile --
@@ -369,6 +779,16 @@ describe("Dockerfile", () => {
     })
   })
 
+  it("has a dev stage for the deep-memory profile that runs as node and may rebuild dist/", () => {
+    const dev = stageNamed("dev")
+    if (dev === undefined) throw new Error("no stage named dev")
+    expect(dev[0]?.args).toMatch(/^build\s+AS\s+dev$/i)
+    const users = dev.filter((i) => i.keyword === "USER").map((i) => i.args)
+    expect(users.at(-1)).toBe("node")
+    expect(dev.filter((i) => i.keyword === "RUN").map((i) => i.args).join(" ")).toMatch(/chown -R node:node \/app\/dist/)
+    expect(stages.at(-1)?.[0]?.args).toMatch(/\sAS\s+runtime$/i)
+  })
+
   it("keeps secrets and local build output out of the build context", () => {
     const ignored = read(".dockerignore").split(/\r?\n/).map((l) => l.trim())
     for (const entry of [".env", "node_modules", "dist", "data"]) {
@@ -383,30 +803,41 @@ const composeCli = spawnSync("docker", ["compose", "version"], { encoding: "utf8
 const hasComposeCli = composeCli.status === 0
 
 describe.skipIf(!hasComposeCli)("docker compose config (only where the compose CLI is installed)", () => {
+  const profiles = ["rustfs", "deep-memory", "deep-memory-prod", "rustfs-worker"]
   const config = (extraEnv: Record<string, string>) => {
     const env: NodeJS.ProcessEnv = Object.fromEntries(
       Object.entries(process.env).filter(([k]) => !k.startsWith("OPENCLAW_") && !k.startsWith("COMPOSE_"))
     )
     return spawnSync(
       "docker",
-      ["compose", "--env-file", path.join(root, ".env.example"), "--profile", "rustfs", "config", "-q"],
+      [
+        "compose",
+        "--env-file",
+        path.join(root, ".env.example"),
+        ...profiles.flatMap((p) => ["--profile", p]),
+        "config",
+        "-q"
+      ],
       { cwd: root, encoding: "utf8", env: { ...env, ...extraEnv } }
     )
   }
 
-  it("accepts the file once the required secrets are set", () => {
+  it("accepts the file with the secrets set", () => {
     const result = config({
       OPENCLAW_RUSTFS_API_KEYS_JSON: `[{"key":"0123456789abcdef0123","tenant_id":"t1","role":"admin"}]`,
       OPENCLAW_RUSTFS_SIGNING_KEY: "test-signing-key-0123456789",
-      OPENCLAW_RUSTFS_DB_PASSWORD: "0123456789abcdef"
+      OPENCLAW_RUSTFS_DB_PASSWORD: "0123456789abcdef",
+      OPENCLAW_DEEPMEM_API_KEYS_JSON: `[{"key":"0123456789abcdef0123","role":"admin","namespaces":["*"]}]`,
+      OPENCLAW_NEO4J_PASSWORD: "0123456789abcdef"
     })
     expect(result.stderr).toBe("")
     expect(result.status).toBe(0)
   })
 
-  it("refuses to interpolate while they are missing", () => {
+  // Secrets default to empty (see the top of docker-compose.yml): the services, not Compose, refuse them.
+  it("accepts the example as it is, with every secret empty", () => {
     const result = config({})
-    expect(result.status).not.toBe(0)
-    expect(result.stderr).toMatch(/OPENCLAW_RUSTFS_(API_KEYS_JSON|SIGNING_KEY|DB_PASSWORD)/)
+    expect(result.stderr).toBe("")
+    expect(result.status).toBe(0)
   })
 })
