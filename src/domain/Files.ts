@@ -32,6 +32,8 @@ export class ClaimedFile extends FileMeta.extend<ClaimedFile>("ClaimedFile")({
 
 export class Tombstone extends Schema.Class<Tombstone>("Tombstone")({
   file_id: Schema.String,
+  /** Whose file it was (the worker forgets that tenant's memory of it). */
+  tenant_id: Schema.String,
   deleted_at_ms: Schema.Number,
   reason: NullableString
 }) {}

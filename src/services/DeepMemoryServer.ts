@@ -11,6 +11,7 @@ import { Neo4jGraphStoreLive } from "./graph/Neo4jGraphStore.js"
 import { PgGraphStoreLive } from "./graph/PgGraphStore.js"
 import { observe, routeTemplates } from "./HttpObservability.js"
 import { MemoryAudit } from "./MemoryAudit.js"
+import { listen } from "./NodeListener.js"
 import { MemoryKeys } from "./MemoryKeys.js"
 import { ExpiredMemoryGcLive, MemoryQueues, MemoryQueueWorkersLive } from "./MemoryQueues.js"
 import { MemoryService } from "./MemoryService.js"
@@ -74,5 +75,19 @@ export const deepMemoryServe = HttpApiBuilder.serve(
     routeOf: routeTemplates(DeepMemoryApi),
     maxJsonBytes: MAX_BODY_BYTES,
     uploadLimit: () => undefined
+  })
+)
+
+/** The deep-memory role on `HOST:PORT` (8088); the listener opens after the stores and services are up. */
+export const DeepMemoryRoleLive = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const port = yield* Config.port("PORT").pipe(Config.withDefault(8088))
+    const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
+    const announce = Layer.effectDiscard(Effect.logInfo("deep-memory listening", { url: `http://${host}:${port}` }))
+    return deepMemoryServe.pipe(
+      Layer.merge(announce),
+      Layer.provide(listen({ port, host }).pipe(Layer.provideMerge(DeepMemoryAppLive))),
+      Layer.provide(DeepMemoryDatabaseLive)
+    )
   })
 )

@@ -279,7 +279,7 @@ export class FileRepo extends Effect.Service<FileRepo>()("rustfs/FileRepo", {
       const rows = yield* repo(sql<Row>`SELECT file_id, deleted_at_ms, deleted_reason FROM rustfs_files
         WHERE ${sql.and(conditions)} ORDER BY deleted_at_ms, file_id LIMIT ${limit + 1}`)
       const items = rows.slice(0, limit).map((r) =>
-        new Tombstone({ file_id: String(r.file_id), deleted_at_ms: num(r.deleted_at_ms), reason: strOrNull(r.deleted_reason) })
+        new Tombstone({ file_id: String(r.file_id), tenant_id: tenant, deleted_at_ms: num(r.deleted_at_ms), reason: strOrNull(r.deleted_reason) })
       )
       const last = items[items.length - 1]
       return {

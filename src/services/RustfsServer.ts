@@ -16,7 +16,8 @@ import { observe, routeTemplates } from "./HttpObservability.js"
 import { KeyRotation } from "./KeyRotation.js"
 import { LinkSigner } from "./LinkSigner.js"
 import { rustfsMigrations } from "./migrations/rustfs.js"
-import { RustfsConfig } from "./RustfsConfig.js"
+import { listen } from "./NodeListener.js"
+import { RustfsConfig, rustfsConfig } from "./RustfsConfig.js"
 import { RustfsHandlersLive } from "./RustfsHandlers.js"
 
 export const RUSTFS_MIGRATIONS_TABLE = "rustfs_migrations"
@@ -76,3 +77,30 @@ export const rustfsServe = (maxUploadBytes: number) =>
       uploadLimit: (method, route) => (method === "POST" && route === "/v1/files" ? maxUploadBytes + 1024 * 1024 : undefined)
     })
   )
+
+/**
+ * The RustFS role: database, migrations and services, then the listener (it opens only after the
+ * app is built, so no request reaches a port whose handler is not attached yet).
+ */
+export const RustfsRoleLive = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const config = yield* rustfsConfig
+    const server = listen({ port: config.port, host: config.host, shutdownGraceMs: config.shutdownGraceMs })
+    const announce = Layer.effectDiscard(
+      Effect.gen(function*() {
+        const c = yield* RustfsConfig
+        yield* Effect.logInfo("rustfs listening", {
+          url: `http://${c.host}:${c.port}`,
+          auth: c.requireApiKey ? "api keys" : "off (development)",
+          encryption: c.masterKey._tag === "Some" ? "age (X25519)" : "off",
+          share_links: c.signingKey._tag === "Some" ? "on" : "off (RUSTFS_SIGNING_KEY unset)"
+        })
+      })
+    )
+    return rustfsServe(config.maxUploadBytes).pipe(
+      Layer.merge(announce),
+      Layer.provide(server.pipe(Layer.provideMerge(RustfsAppLive))),
+      Layer.provide(RustfsDatabaseLive)
+    )
+  })
+)
