@@ -16,33 +16,24 @@ export const strictBoolean = (name: string, fallback: boolean) =>
     })
   )
 
-/** An integer of at least `min`; unset or empty gives `fallback`. */
-export const integerAtLeast = (name: string, fallback: number, min = 1) =>
+const atLeast = (name: string, fallback: number, min: number, integer: boolean) =>
   Config.string(name).pipe(
     Config.option,
     Config.mapOrFail((value) => {
       const raw = Option.getOrUndefined(value)?.trim()
       if (raw === undefined || raw === "") return Either.right(fallback)
       const n = Number(raw)
-      return Number.isSafeInteger(n) && n >= min
+      return (integer ? Number.isSafeInteger(n) : Number.isFinite(n)) && n >= min
         ? Either.right(n)
-        : Either.left(invalidConfig(name, `expected an integer >= ${min}, got "${raw.slice(0, 20)}"`))
+        : Either.left(invalidConfig(name, `expected ${integer ? "an integer" : "a number"} >= ${min}, got "${raw.slice(0, 20)}"`))
     })
   )
 
+/** An integer of at least `min`; unset or empty gives `fallback`. */
+export const integerAtLeast = (name: string, fallback: number, min = 1) => atLeast(name, fallback, min, true)
+
 /** A number of at least `min`; unset or empty gives `fallback`. */
-export const numberAtLeast = (name: string, fallback: number, min: number) =>
-  Config.string(name).pipe(
-    Config.option,
-    Config.mapOrFail((value) => {
-      const raw = Option.getOrUndefined(value)?.trim()
-      if (raw === undefined || raw === "") return Either.right(fallback)
-      const n = Number(raw)
-      return Number.isFinite(n) && n >= min
-        ? Either.right(n)
-        : Either.left(invalidConfig(name, `expected a number >= ${min}, got "${raw.slice(0, 20)}"`))
-    })
-  )
+export const numberAtLeast = (name: string, fallback: number, min: number) => atLeast(name, fallback, min, false)
 
 /** A variable holding a JSON array; `describe` says what the entries should be. */
 export const parseJsonArray = (name: string, json: string, describe: string): Either.Either<Array<unknown>, ConfigError.ConfigError> => {
