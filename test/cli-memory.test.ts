@@ -18,9 +18,9 @@ interface Run {
   readonly stderr: string
 }
 
-/** process.env without anything that would point the CLI elsewhere. */
+/** process.env without anything that would point the CLI elsewhere (or at a stack-keys.json). */
 const cleanEnv = (): NodeJS.ProcessEnv =>
-  Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("DEEP_MEMORY_")))
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("DEEP_MEMORY_") && k !== "OPENCLAW_DATA_DIR"))
 
 let server: Role | undefined
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cli-memory-"))
@@ -31,7 +31,8 @@ const cli = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, "dist", "cli.js"), ...args], {
       cwd: ROOT,
-      env: { ...cleanEnv(), DEEP_MEMORY_BASE_URL: server!.url, DEEP_MEMORY_API_KEY: ADMIN, ...env }
+      // `dir` holds no stack-keys.json: the last key fallback finds nothing.
+      env: { ...cleanEnv(), OPENCLAW_DATA_DIR: dir, DEEP_MEMORY_BASE_URL: server!.url, DEEP_MEMORY_API_KEY: ADMIN, ...env }
     })
     let out = ""
     let stderr = ""

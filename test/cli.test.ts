@@ -40,11 +40,18 @@ const ensureBuilt = () => {
   if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`)
 }
 
-/** process.env without anything that would point the CLI or server elsewhere. */
-const cleanEnv = (): NodeJS.ProcessEnv =>
-  Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith("RUSTFS_") && !k.startsWith("OPENCLAW_RUSTFS_"))
-  )
+/** A data dir without stack-keys.json: the CLI's last key fallback must find nothing here. */
+const noStackKeys = fs.mkdtempSync(path.join(os.tmpdir(), "cli-nokeys-"))
+
+/** process.env without anything that would point the CLI or server elsewhere or hand it a key. */
+const cleanEnv = (): NodeJS.ProcessEnv => ({
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([k]) =>
+      !k.startsWith("RUSTFS_") && !k.startsWith("OPENCLAW_") && !k.startsWith("DEEP_MEMORY_") && !k.startsWith("WORKER_")
+    )
+  ),
+  OPENCLAW_DATA_DIR: noStackKeys
+})
 
 const runCli = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<Run> =>
   new Promise((resolve, reject) => {
@@ -160,7 +167,7 @@ afterAll(async () => {
     if (server.exitCode === null) server.kill("SIGKILL")
   }
   await migrate?.catch(() => undefined)
-  for (const dir of cleanup) fs.rmSync(dir, { recursive: true, force: true })
+  for (const dir of [...cleanup, noStackKeys]) fs.rmSync(dir, { recursive: true, force: true })
 }, 60_000)
 
 describe("openclaw-stack CLI", () => {
@@ -292,9 +299,12 @@ describe("openclaw-stack CLI", () => {
     const requeue = await runCli(["files", "requeue", "--status", "pending"], cliEnv)
     expect(requeue.code, requeue.stderr).toBe(0)
     expect(requeue.out).toMatch(/requeued 3 file/)
-    const status = await runCli(["status"], cliEnv)
-    expect(status.code, status.stderr).toBe(0)
+    // Only RustFS runs here: the other roles are down (exit 1); test/cli-status.test.ts covers the stack.
+    const status = await runCli(["status"], { ...cliEnv, DEEP_MEMORY_BASE_URL: "http://127.0.0.1:9", WORKER_HEALTH_URL: "http://127.0.0.1:9" })
+    expect(status.code, status.stderr).toBe(1)
     expect(status.out).toMatch(/rustfs\s+\S+\s+ok\s+ready\s+database ok/)
+    expect(status.out).toMatch(/^extraction\s+pending \d+,/m)
+    expect(status.stderr).toContain("not ready: deep-memory, rustfs-worker")
   })
 
   it("errors: a wrong key is `unauthorized` (exit 1), a bad invocation exits 2, a dead server names the URL", async () => {

@@ -4,7 +4,7 @@ import { Config, Effect, Option, Redacted, Schema } from "effect"
 import { DeepMemoryApi, Namespace } from "../domain/DeepMemoryApi.js"
 import * as E from "../domain/DeepMemoryErrors.js"
 import { CliError, describeCallFailure, describeCause, failure, usage } from "./errors.js"
-import { root } from "./root.js"
+import { root, secretFromEnv } from "./root.js"
 
 export const DEFAULT_DEEP_MEMORY_URL = "http://127.0.0.1:8088"
 export const DEFAULT_NAMESPACE = "default"
@@ -23,8 +23,11 @@ export const memoryOptions = {
   ),
   memoryApiKey: Options.redacted("memory-api-key").pipe(
     Options.map(Option.some),
-    Options.withFallbackConfig(nonEmpty(Config.redacted("DEEP_MEMORY_API_KEY"), Redacted.value)),
-    Options.withDescription("deep-memory API key sent as x-api-key (env DEEP_MEMORY_API_KEY)")
+    Options.withFallbackConfig(secretFromEnv(["DEEP_MEMORY_API_KEY"], (keys) => keys.memory.admin)),
+    Options.withDescription(
+      "deep-memory API key sent as x-api-key (env DEEP_MEMORY_API_KEY; when unset, the admin key in " +
+        "$OPENCLAW_DATA_DIR/stack-keys.json, default ./data, written by `npm start`)"
+    )
   ),
   namespace: Options.text("namespace").pipe(
     Options.map(Option.some),

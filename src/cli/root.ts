@@ -1,19 +1,28 @@
 import { Command, Options } from "@effect/cli"
 import { Config, Option, Redacted } from "effect"
 import { TenantId } from "../domain/Ids.js"
+import { readStackKeys, type StackKeys } from "../services/StackKeys.js"
 
 export const DEFAULT_RUSTFS_URL = "http://127.0.0.1:8099"
 
-const nonEmptySecret = (name: string) =>
-  Config.redacted(name).pipe(
-    Config.option,
-    Config.map(Option.filter((v) => Redacted.value(v).trim() !== ""))
+/**
+ * The first non-empty of `names`. When none of them is set at all, `fallback` (the keys `npm start`
+ * generated); one set to "" means "no key", so an empty variable still turns the fallback off.
+ */
+export const secretFromEnv = (names: ReadonlyArray<string>, fallback: (keys: StackKeys) => string) =>
+  Config.all([
+    Config.all(names.map((name) => Config.option(Config.redacted(name)))),
+    Config.string("OPENCLAW_DATA_DIR").pipe(Config.withDefault("./data"))
+  ]).pipe(
+    Config.map(([given, dataDir]): Option.Option<Redacted.Redacted<string>> => {
+      const present = given.filter(Option.isSome).map((o) => o.value)
+      if (present.length > 0) return Option.fromNullable(present.find((v) => Redacted.value(v).trim() !== ""))
+      return Option.map(Option.fromNullable(readStackKeys(dataDir)), (keys) => Redacted.make(fallback(keys)))
+    })
   )
 
-/** `RUSTFS_API_KEY`, else `OPENCLAW_RUSTFS_API_KEY` (the name compose gives the CLI container). */
-const apiKeyFromEnv = Config.all([nonEmptySecret("RUSTFS_API_KEY"), nonEmptySecret("OPENCLAW_RUSTFS_API_KEY")]).pipe(
-  Config.map(([primary, compose]) => Option.orElse(primary, () => compose))
-)
+/** `RUSTFS_API_KEY`, else `OPENCLAW_RUSTFS_API_KEY` (the name compose gives the CLI container), else stack-keys.json. */
+const apiKeyFromEnv = secretFromEnv(["RUSTFS_API_KEY", "OPENCLAW_RUSTFS_API_KEY"], (keys) => keys.rustfs.keys.admin)
 
 export const globalOptions = {
   url: Options.text("url").pipe(
@@ -23,7 +32,10 @@ export const globalOptions = {
   apiKey: Options.redacted("api-key").pipe(
     Options.map(Option.some),
     Options.withFallbackConfig(apiKeyFromEnv),
-    Options.withDescription("API key sent as x-api-key (env RUSTFS_API_KEY or OPENCLAW_RUSTFS_API_KEY)")
+    Options.withDescription(
+      "API key sent as x-api-key (env RUSTFS_API_KEY or OPENCLAW_RUSTFS_API_KEY; when neither is set, the admin key " +
+        "in $OPENCLAW_DATA_DIR/stack-keys.json, default ./data, written by `npm start`)"
+    )
   ),
   tenant: Options.text("tenant").pipe(
     Options.withSchema(TenantId),
