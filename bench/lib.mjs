@@ -122,3 +122,36 @@ export const waitExit = (proc, ms) =>
 
 /** a / b rounded, or null when either side is missing. */
 export const ratioOf = (a, b, digits) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? round(a / b, digits) : null)
+
+// (imports are hoisted: this one serves the helper below)
+import { spawnSync as spawnSyncForPg } from "node:child_process"
+
+/** Stops the data dir's embedded PostgreSQL if it is still running; returns whether one was left. */
+export const stopLeftoverPostgres = (dataDir) => {
+  const pgData = path.join(clusterDirOf(dataDir), "data")
+  let pid
+  try {
+    pid = Number(fs.readFileSync(path.join(pgData, "postmaster.pid"), "utf8").split("\n")[0])
+  } catch {
+    return false
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return false
+  try {
+    if (fs.readlinkSync(`/proc/${pid}/cwd`) !== fs.realpathSync(pgData)) return false
+  } catch {
+    // cannot tell: pg_ctl checks the pid file itself
+  }
+  log(`  WARNING: PostgreSQL (pid ${pid}) still running in ${pgData}; stopping it with pg_ctl`)
+  const ids = isRoot ? osUser("postgres") : undefined
+  const r = spawnSyncForPg(path.join(PG_BIN, "pg_ctl"), ["stop", "-D", pgData, "-m", "fast", "-w", "-t", "60"], {
+    cwd: "/",
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(ids ? { uid: ids.uid, gid: ids.gid } : {})
+  })
+  if (r.status !== 0) log(`  pg_ctl stop failed: ${String(r.stderr ?? "").trim()}`)
+  return true
+}
+
+/** The banner scripts/build.mjs puts on bundles: CommonJS globals for dependencies that expect them. */
+export const ESM_CJS_BANNER =
+  "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"

@@ -138,7 +138,9 @@ const inProcess = (script: string, request: WorkerRequest) =>
     }
     child.once("message", (outcome) => settle(Effect.succeed(outcome as Outcome)))
     child.once("error", (cause) => settle(Effect.fail(new ExtractWorkerError({ message: `cannot run ${script}: ${cause.message}`, cause }))))
-    child.once("exit", (code, signal) =>
+    // "close", not "exit": the child exits right after sending its outcome, and "exit" can be
+    // emitted before that message is; "close" comes after the IPC channel has delivered everything.
+    child.once("close", (code, signal) =>
       settle(
         /heap out of memory|Allocation failed/.test(stderr)
           ? Effect.succeed(memoryLimit(limits))
