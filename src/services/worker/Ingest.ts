@@ -192,7 +192,7 @@ const ingest = (file: ClaimedFile) =>
       yield* Effect.logError("extraction could not run", { error: extracted.left.message })
       yield* onRustfs(rustfs.files.extractStatus({
         path: { id: file.file_id as FileId },
-        payload: { tenant_id: file.tenant_id, status: "pending", error: `extraction could not run: ${extracted.left.message}`.slice(0, 4096), lease_token: file.lease_token, retry_after_ms: config.backoffMaxMs }
+        payload: { tenant_id: file.tenant_id, status: "pending", error: `extraction could not run: ${extracted.left.message}`.slice(0, 4096), lease_token: file.lease_token, retry_after_ms: config.backoffBaseMs }
       }))
       return { status: "released", reason: extracted.left.message } satisfies Outcome
     }
