@@ -75,7 +75,7 @@ describe("rustfs-worker end to end (processes)", () => {
   }
   const health = async (w: Role) => await fetch(w.url + "/health").then((r) => r.json() as any)
 
-  const startWorker = async (name: string) => {
+  const startWorker = async (name: string, overrides: Record<string, string> = {}, readyPath = "/readyz") => {
     const port = await freePort()
     const w = await startRole("rustfs-worker", {
       RUSTFS_BASE_URL: rustfs.url,
@@ -91,8 +91,9 @@ describe("rustfs-worker end to end (processes)", () => {
       DEEP_MEMORY_CHUNK_MAX_CHARS: "400",
       DEEP_MEMORY_CHUNK_OVERLAP_CHARS: "50",
       EXTRACT_MAX_PAGES: "500",
-      EXTRACT_TIMEOUT_MS: "30000"
-    }, { port })
+      EXTRACT_TIMEOUT_MS: "30000",
+      ...overrides
+    }, { port, readyPath })
     workers.push(w)
     return w
   }
@@ -276,4 +277,41 @@ describe("rustfs-worker end to end (processes)", () => {
     expect(byId[manyId].annotations.extraction.stats.truncated).toBe(true)
     expect(byId[manyId].annotations.extraction.warnings).toContain("only the first 500 of 2000 pages were read")
   }, 150_000)
+
+  it("SIGTERM releases a file in flight back to pending at once; another worker then indexes it", async () => {
+    await Promise.all(workers.map((w) => w.stop("SIGTERM")))
+    proxy.setSlow("shutdown-marker-quokka", 20_000)
+    const id = await upload("shutdown.md", "# Shutdown\n\nshutdown-marker-quokka: the quokka enclosure opens at nine.\n", "text/markdown")
+    const w = await startWorker("shutdown")
+    await proxy.slowArrived()
+    const started = Date.now()
+    expect(await w.stop("SIGTERM")).toBe(0)
+    expect(Date.now() - started).toBeLessThan(15_000)
+    const m = await meta(id)
+    expect(m.extract_status).toBe("pending")
+    expect(m.extract_error).toContain("released at worker shutdown")
+    await startWorker("after-shutdown")
+    const [done] = await settle([id])
+    expect(done.extract_status).toBe("indexed")
+  }, 120_000)
+
+  it("a refused key stops claiming and shows on /health and /readyz", async () => {
+    await Promise.all(workers.map((w) => w.stop("SIGTERM")))
+    const w = await startWorker("bad-key", { RUSTFS_API_KEY: "not-a-valid-key-0123456789" }, "/health")
+    let ready: any = null
+    for (let i = 0; i < 60; i++) {
+      const res = await fetch(w.url + "/readyz")
+      if (res.status === 503) {
+        ready = await res.json()
+        break
+      }
+      await sleep(200)
+    }
+    expect(ready).toMatchObject({ ok: false, error: "auth_failed", service: "rustfs" })
+    expect((await health(w)).auth_problem).toMatchObject({ service: "rustfs" })
+    const id = await upload("unclaimed.txt", "Nobody may claim this file while the key is refused.", "text/plain")
+    await sleep(1_500)
+    expect((await meta(id)).extract_status).toBe("pending")
+    await w.stop("SIGTERM")
+  }, 60_000)
 })

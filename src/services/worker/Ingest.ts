@@ -111,7 +111,19 @@ export const processFile = (file: ClaimedFile) =>
     const work = ingest(file).pipe(
       Effect.raceFirst(Deferred.await(lost).pipe(Effect.zipRight(Effect.fail(new LeaseLost({ fileId: file.file_id })))))
     )
+    // Shutdown (SIGTERM) interrupts the work: the file is handed back at once rather than left to its
+    // lease, so another worker can take it immediately. Best effort, bounded: if RustFS does not
+    // answer in time, the lease still expires.
+    const release = callPeer("rustfs", Math.min(config.timeoutMs, 5_000), rustfs.files.extractStatus({
+      path: { id: file.file_id as FileId },
+      payload: { tenant_id: file.tenant_id, status: "pending", error: "released at worker shutdown", lease_token: file.lease_token, retry_after_ms: 0 }
+    }), file.file_id).pipe(
+      Effect.zipRight(state.finished("released")),
+      Effect.zipRight(Effect.logInfo("file released at shutdown", { file_id: file.file_id })),
+      Effect.catchAll((e) => Effect.logWarning("could not release the file at shutdown; its lease will expire", { file_id: file.file_id, error: e.message }))
+    )
     const outcome = yield* work.pipe(
+      Effect.onInterrupt(() => release),
       Effect.catchTag("LeaseLost", () => Effect.succeed<Outcome>({ status: "abandoned", reason: "the lease was lost" })),
       // RustFS failed us mid-file (down, or our key refused): nothing final can be written, so the
       // file is left to its lease, which expires and lets it be claimed again.

@@ -61,8 +61,8 @@ const namespaceParam = (config: WorkerConfig["Type"]) =>
 /**
  * The worker's loops, running until interrupted: claim rounds (polling every
  * `RUSTFS_POLL_INTERVAL_MS` when idle, at once after a full batch, and slower while a key is refused)
- * and tombstone passes. SIGTERM interrupts them: a file in flight is interrupted between steps and
- * its lease expires, so another worker picks it up; nothing half-written is marked final.
+ * and tombstone passes. SIGTERM interrupts them: a file in flight is released back to `pending` at
+ * once (or, if RustFS cannot be reached, left to its lease); nothing half-written is marked final.
  */
 export const WorkerLoopsLive = Layer.scopedDiscard(
   Effect.gen(function*() {
