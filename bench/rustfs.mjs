@@ -7,21 +7,18 @@
 //
 // Every child (RustFS servers, their embedded PostgreSQL, the baseline server) is stopped and the
 // temporary directory removed at the end, also when a section fails or the run is interrupted.
-import { execFileSync, spawn, spawnSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { createCipheriv, createHash, randomBytes, randomFillSync } from "node:crypto"
 import { once } from "node:events"
 import * as fs from "node:fs"
 import * as http from "node:http"
-import * as net from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
-import { fileURLToPath } from "node:url"
-import { format } from "node:util"
 import pg from "pg"
 import {
-  clusterDirOf, freePort, isRoot, jsonOf, latencyStats, log, median, osUser, percentile, PG_BIN, pidAlive, ratioOf, ROOT,
-  round, sleep, T_START, tailOf, waitExit
+  clusterDirOf, emitResult, finishResult, freePort, jsonOf, latencyStats, log, machineInfo, makeCleanup, makeTempDir, median,
+  onSignalsCleanUp, parseCommandLine, percentile, postJsonWith, ratioOf, requestOnce, ROOT, round, runMain,
+  sectionRunner, sleep, splitList, stopChild, stopLeftoverPostgres, tailOf, terminate
 } from "./lib.mjs"
 
 const SERVER_JS = path.join(ROOT, "dist", "rustfs.js")
@@ -39,37 +36,21 @@ const ALIASES = {
   cold_start: "cold_start", cold: "cold_start"
 }
 
-const parseArgs = (argv) => {
-  let quick = false
-  let out
-  let only = new Set(SECTIONS)
-  for (const a of argv) {
-    if (a === "--quick") quick = true
-    else if (a.startsWith("--out=")) out = a.slice("--out=".length)
-    else if (a.startsWith("--only=")) {
-      only = new Set()
-      for (const name of a.slice("--only=".length).split(",").map((s) => s.trim()).filter(Boolean)) {
-        const section = ALIASES[name]
-        if (section === undefined) {
-          throw new Error(`unknown section "${name}" in --only (known: ${Object.keys(ALIASES).join(", ")})`)
-        }
-        only.add(section)
+const ARGS = parseCommandLine(process.argv.slice(2), {
+  usage: "usage: node bench/rustfs.mjs [--quick] [--only=" + SECTIONS.join(",") + "] [--out=result.json]\n",
+  sections: SECTIONS,
+  parseOnly: (value) => {
+    const only = new Set()
+    for (const name of splitList(value)) {
+      const section = ALIASES[name]
+      if (section === undefined) {
+        throw new Error(`unknown section "${name}" in --only (known: ${Object.keys(ALIASES).join(", ")})`)
       }
-    } else if (a === "--help" || a === "-h") {
-      process.stderr.write("usage: node bench/rustfs.mjs [--quick] [--only=" + SECTIONS.join(",") + "] [--out=result.json]\n")
-      process.exit(0)
-    } else throw new Error(`unknown argument "${a}"`)
+      only.add(section)
+    }
+    return only
   }
-  return { quick, only, out }
-}
-
-let ARGS
-try {
-  ARGS = parseArgs(process.argv.slice(2))
-} catch (e) {
-  process.stderr.write(`bench: ${e.message}\n`)
-  process.exit(2)
-}
+})
 
 const SIZES = ARGS.quick
   ? {
@@ -209,30 +190,9 @@ const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 32 })
 let aborted = false
 
 /** One request; resolves with status, headers and the whole body (for small responses). */
-const request = (url, { method = "GET", body, headers = {}, agent = keepAlive, timeoutMs = 120_000 } = {}) =>
-  new Promise((resolve, reject) => {
-    if (aborted) return reject(new Error("aborted"))
-    const req = http.request(url, { method, headers, agent }, (res) => {
-      const chunks = []
-      res.on("data", (c) => chunks.push(c))
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }))
-      res.on("error", reject)
-    })
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${url}`)))
-    req.on("error", reject)
-    req.end(body)
-  })
+const request = (url, options = {}) => requestOnce(url, { ...options, agent: options.agent ?? keepAlive, aborted })
 
-
-const postJson = async (url, obj, what) => {
-  const body = Buffer.from(JSON.stringify(obj))
-  const res = await request(url, {
-    method: "POST",
-    body,
-    headers: { "content-type": "application/json", "content-length": String(body.length) }
-  })
-  return jsonOf(res, what)
-}
+const postJson = (url, obj, what) => postJsonWith(request, url, obj, what)
 
 const getJson = async (url, what) => jsonOf(await request(url), what)
 
@@ -383,45 +343,13 @@ const runLanes = async ({ concurrency, count, durationMs, task }) => {
 // ------------------------------------------------------------------------------------------------
 // processes: RustFS servers and the baseline server
 
-const TMP = fs.mkdtempSync(path.join(process.env.BENCH_TMPDIR ?? os.tmpdir(), "rustfs-bench-"))
-// the embedded PostgreSQL runs as the `postgres` OS user when we are root: it must traverse this path
-fs.chmodSync(TMP, 0o755)
+const TMP = makeTempDir("rustfs-bench-")
 
 const liveProcs = new Set() // { name, proc, stop() }
 const dataDirs = new Set() // every RustFS data dir we created (for the final postgres check)
 
 
 /** Resolves true when `proc` has exited, false after `ms` (the timer never keeps the bench alive). */
-
-/**
- * Stops the embedded PostgreSQL of a RustFS data dir if it is still running (the server is meant
- * to stop it on SIGTERM); returns whether one was left behind.
- */
-const stopLeftoverPostgres = (dataDir) => {
-  const pgData = path.join(clusterDirOf(dataDir), "data")
-  let pid
-  try {
-    pid = Number(fs.readFileSync(path.join(pgData, "postmaster.pid"), "utf8").split("\n")[0])
-  } catch {
-    return false
-  }
-  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return false
-  try {
-    // the pid must be the postmaster of this data dir (it chdirs into it), not a recycled pid
-    if (fs.readlinkSync(`/proc/${pid}/cwd`) !== fs.realpathSync(pgData)) return false
-  } catch {
-    // cannot tell: go on, pg_ctl checks the pid file itself
-  }
-  log(`  WARNING: PostgreSQL (pid ${pid}) still running in ${pgData}; stopping it with pg_ctl`)
-  const ids = isRoot ? osUser("postgres") : undefined
-  const r = spawnSync(path.join(PG_BIN, "pg_ctl"), ["stop", "-D", pgData, "-m", "fast", "-w", "-t", "60"], {
-    cwd: "/",
-    stdio: ["ignore", "pipe", "pipe"],
-    ...(ids ? { uid: ids.uid, gid: ids.gid } : {})
-  })
-  if (r.status !== 0) log(`  pg_ctl stop failed: ${String(r.stderr ?? "").trim()}`)
-  return true
-}
 
 const serverEnv = (dataDir, port, masterKey) => {
   const env = { ...process.env }
@@ -469,16 +397,7 @@ const startRustfs = async ({ dataDir, masterKey, pollMs = 20, timeoutMs = 180_00
       liveProcs.delete(server)
       stopping = true
       const s = performance.now()
-      let sigkill = false
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill("SIGTERM")
-        if (!(await waitExit(proc, 30_000))) {
-          log(`  WARNING: ${name} did not exit within 30 s of SIGTERM: SIGKILL`)
-          sigkill = true
-          proc.kill("SIGKILL")
-          await waitExit(proc, 10_000)
-        }
-      }
+      const sigkill = await terminate(proc, 30_000, `  WARNING: ${name} did not exit within 30 s of SIGTERM: SIGKILL`)
       const shutdown_ms = performance.now() - s
       const postgres_left_running = stopLeftoverPostgres(dataDir)
       if (sigkill || postgres_left_running) shutdownProblems.push({ server: name, sigkill, postgres_left_running })
@@ -573,10 +492,7 @@ const startSink = async ({ pollMs = 20, env = {} } = {}) => {
     name: "sink", proc, pid: proc.pid, base, ready_ms: 0,
     async stop() {
       liveProcs.delete(sink)
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill("SIGTERM")
-        if (!(await waitExit(proc, 10_000))) proc.kill("SIGKILL")
-      }
+      await stopChild(proc)
       return {}
     }
   }
@@ -1282,61 +1198,19 @@ const benchColdStart = async () => {
 // ------------------------------------------------------------------------------------------------
 // main
 
-let cleaned = false
-const cleanup = async () => {
-  if (cleaned) return
-  cleaned = true
-  // close our client connections first: a server waits for open connections before it exits
-  keepAlive.destroy()
-  const leftovers = []
-  // (a process started while we stop the others is picked up by the next round)
-  for (let p = liveProcs.values().next().value; p !== undefined; p = liveProcs.values().next().value) {
-    liveProcs.delete(p)
-    try {
-      const r = await p.stop()
-      if (r.postgres_left_running) leftovers.push(p.name)
-    } catch (e) {
-      log(`  cleanup: stopping ${p.name}: ${e.message}`)
-    }
-  }
-  for (const dir of dataDirs) {
-    if (stopLeftoverPostgres(dir)) leftovers.push(dir)
-    const cluster = clusterDirOf(dir)
-    // a cluster the server moved out of our temp dir is ours to remove too
-    if (!cluster.startsWith(TMP + path.sep) && /^\/var\/lib\/openclaw-stack\/pg-[0-9a-f]{16}$/.test(cluster)) {
-      fs.rmSync(cluster, { recursive: true, force: true })
-    }
-  }
-  try {
-    fs.rmSync(TMP, { recursive: true, force: true, maxRetries: 3 })
-  } catch (e) {
-    log(`  cleanup: cannot remove ${TMP}: ${e.message}`)
-  }
-  return leftovers
-}
+const cleanup = makeCleanup({
+  tmp: TMP, agent: keepAlive, liveProcs, dataDirs, leftoversOf: (p, r) => (r.postgres_left_running ? [p.name] : [])
+})
 
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.once(sig, () => {
-    log(`${sig}: stopping children and removing ${TMP}`)
-    aborted = true
-    cleanup().finally(() => process.exit(130))
-  })
-}
+onSignalsCleanUp(TMP, () => {
+  aborted = true
+}, cleanup)
 
 const main = async () => {
   if (!fs.existsSync(SERVER_JS)) throw new Error(`${SERVER_JS} is missing: run npm run build first`)
   log(`temp dir ${TMP}; ${ARGS.quick ? "QUICK" : "full"} run; sections: ${[...ARGS.only].join(", ")}`)
   const result = {
-    machine: {
-      cpus: os.cpus().length,
-      cpu_model: os.cpus()[0]?.model ?? null,
-      mem_gb: round(os.totalmem() / 1024 ** 3, 1),
-      node: process.version,
-      kernel: os.release(),
-      date: new Date().toISOString(),
-      loadavg_start: os.loadavg().map((x) => round(x)),
-      root: isRoot
-    },
+    machine: machineInfo(),
     config: {
       quick: ARGS.quick,
       sections: [...ARGS.only],
@@ -1344,21 +1218,7 @@ const main = async () => {
       sizes: SIZES
     }
   }
-  let failures = 0
-  const section = async (name, fn) => {
-    if (!ARGS.only.has(name) || aborted) return undefined
-    log(`== ${name}`)
-    const t0 = performance.now()
-    try {
-      const r = await fn()
-      log(`== ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-      return r
-    } catch (e) {
-      failures++
-      log(`!! ${name} failed: ${e.stack ?? e}`)
-      return { error: String(e?.message ?? e).slice(0, 2000) }
-    }
-  }
+  const { section, failures } = sectionRunner({ enabled: (name) => ARGS.only.has(name), aborted: () => aborted })
   try {
     const transfer = await section("transfer", benchTransfer)
     if (transfer !== undefined) {
@@ -1377,31 +1237,19 @@ const main = async () => {
     if (cold !== undefined) result.cold_start = cold
   } finally {
     const leftovers = await cleanup()
-    result.machine.loadavg_end = os.loadavg().map((x) => round(x))
-    result.total_seconds = round((performance.now() - T_START) / 1000, 1)
-    result.server_issues = {
-      unexpected_exits: unexpectedExits,
-      readiness_requests_never_answered: readinessHangs,
-      shutdown_problems: shutdownProblems
-    }
-    result.cleanup = { postgres_left_running: leftovers ?? [], temp_dir_removed: !fs.existsSync(TMP) }
+    finishResult(result, {
+      issuesKey: "server_issues",
+      issues: {
+        unexpected_exits: unexpectedExits,
+        readiness_requests_never_answered: readinessHangs,
+        shutdown_problems: shutdownProblems
+      },
+      leftovers,
+      tmp: TMP
+    })
   }
   if (aborted) return 130 // interrupted: the signal handler exits; no partial document
-  const doc = JSON.stringify(result, null, 2) + "\n"
-  process.stdout.write(doc)
-  if (ARGS.out !== undefined) fs.writeFileSync(ARGS.out, doc)
-  log(`done in ${result.total_seconds} s${failures ? `, ${failures} section(s) failed` : ""}`)
-  return failures === 0 ? 0 : 1
+  return emitResult(result, ARGS.out, failures())
 }
 
-main().then(
-  (code) => {
-    keepAlive.destroy()
-    process.exitCode = code
-  },
-  async (e) => {
-    log(`fatal: ${e.stack ?? e}`)
-    await cleanup()
-    process.exitCode = 1
-  }
-)
+runMain(main, { agent: keepAlive, cleanup })

@@ -12,13 +12,13 @@ import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
-import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { pathToFileURL } from "node:url"
 import {
-  clusterDirOf, ESM_CJS_BANNER, freePort, isRoot, jsonOf, log, median, ratioOf, ROOT, round, sleep, stopLeftoverPostgres,
-  T_START, tailOf, waitExit
+  emitResult, ESM_CJS_BANNER, finishResult, freePort, jsonOf, log, machineInfo, makeCleanup, makeTempDir, median,
+  onSignalsCleanUp, parseCommandLine, prng, ratioOf, requestOnce, ROOT, round, runMain, sectionRunner, sleep, splitList,
+  stopLeftoverPostgres, tailOf, terminate
 } from "./lib.mjs"
 
 const DIST = path.join(ROOT, "dist")
@@ -29,31 +29,15 @@ const MB = 1024 * 1024
 
 const SECTIONS = ["extraction", "end_to_end"]
 
-const parseArgs = (argv) => {
-  let quick = false
-  let out
-  let only = new Set(SECTIONS)
-  for (const a of argv) {
-    if (a === "--quick") quick = true
-    else if (a.startsWith("--out=")) out = a.slice("--out=".length)
-    else if (a.startsWith("--only=")) {
-      only = new Set(a.slice("--only=".length).split(",").map((s) => s.trim()).filter(Boolean))
-      for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section "${s}" (known: ${SECTIONS.join(", ")})`)
-    } else if (a === "--help" || a === "-h") {
-      process.stderr.write(`usage: node bench/worker.mjs [--quick] [--only=${SECTIONS.join(",")}] [--out=result.json]\n`)
-      process.exit(0)
-    } else throw new Error(`unknown argument "${a}"`)
+const ARGS = parseCommandLine(process.argv.slice(2), {
+  usage: `usage: node bench/worker.mjs [--quick] [--only=${SECTIONS.join(",")}] [--out=result.json]\n`,
+  sections: SECTIONS,
+  parseOnly: (value) => {
+    const only = new Set(splitList(value))
+    for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section "${s}" (known: ${SECTIONS.join(", ")})`)
+    return only
   }
-  return { quick, only, out }
-}
-
-let ARGS
-try {
-  ARGS = parseArgs(process.argv.slice(2))
-} catch (e) {
-  process.stderr.write(`bench: ${e.message}\n`)
-  process.exit(2)
-}
+})
 
 const SIZES = ARGS.quick
   ? { textFiles: 50, pdfs: 8, docxs: 8, pptxs: 8, rounds: 3, uploadConcurrency: 4, drainTimeoutS: 900 }
@@ -69,9 +53,7 @@ const perS = (n, ms) => round(n / (ms / 1000), 2)
 // ------------------------------------------------------------------------------------------------
 // temp dir, children, cleanup
 
-const TMP = fs.mkdtempSync(path.join(process.env.BENCH_TMPDIR ?? os.tmpdir(), "worker-bench-"))
-// the embedded PostgreSQL runs as the `postgres` OS user when we are root: it must traverse this path
-fs.chmodSync(TMP, 0o755)
+const TMP = makeTempDir("worker-bench-")
 const liveProcs = new Set()
 const pgDataDirs = new Set()
 const unexpectedExits = []
@@ -79,44 +61,14 @@ const shutdownProblems = []
 let aborted = false
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 16 })
 
-let cleaned = false
-const cleanup = async () => {
-  if (cleaned) return []
-  cleaned = true
-  keepAlive.destroy()
-  const leftovers = []
-  for (let p = liveProcs.values().next().value; p !== undefined; p = liveProcs.values().next().value) {
-    liveProcs.delete(p)
-    try {
-      const r = await p.stop()
-      leftovers.push(...r.postgres_left_running)
-    } catch (e) {
-      log(`  cleanup: stopping ${p.name}: ${e.message}`)
-    }
-  }
-  for (const dir of pgDataDirs) {
-    if (stopLeftoverPostgres(dir)) leftovers.push(dir)
-    const cluster = clusterDirOf(dir)
-    // a cluster the server moved out of our temp dir is ours to remove too
-    if (!cluster.startsWith(TMP + path.sep) && /^\/var\/lib\/openclaw-stack\/pg-[0-9a-f]{16}$/.test(cluster)) {
-      fs.rmSync(cluster, { recursive: true, force: true })
-    }
-  }
-  try {
-    fs.rmSync(TMP, { recursive: true, force: true, maxRetries: 3 })
-  } catch (e) {
-    log(`  cleanup: cannot remove ${TMP}: ${e.message}`)
-  }
-  return [...new Set(leftovers)]
-}
+const cleanupOnce = makeCleanup({
+  tmp: TMP, agent: keepAlive, liveProcs, dataDirs: pgDataDirs, leftoversOf: (p, r) => r.postgres_left_running
+})
+const cleanup = async () => [...new Set(await cleanupOnce())]
 
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.once(sig, () => {
-    log(`${sig}: stopping children and removing ${TMP}`)
-    aborted = true
-    cleanup().finally(() => process.exit(130))
-  })
-}
+onSignalsCleanUp(TMP, () => {
+  aborted = true
+}, cleanup)
 
 // ------------------------------------------------------------------------------------------------
 // bundles: the extraction library (as scripts/build.mjs bundles it) and the fixture generators
@@ -153,16 +105,6 @@ const loadModules = async () => {
 // ------------------------------------------------------------------------------------------------
 // corpus
 
-const prng = (seed) => {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 const WORDS = ("the a of to and in for on with at by from about project meeting invoice budget report travel plan " +
   "garden kitchen doctor appointment school holiday contract payment insurance car repair bicycle weekend " +
   "Berlin Lisbon Tokyo Monday Friday morning evening quarterly review notes decision deadline customer " +
@@ -365,19 +307,7 @@ const benchExtraction = async (mods, corpus) => {
 // ------------------------------------------------------------------------------------------------
 // 2. end to end through `node dist/stack.js`
 
-const request = (url, { method = "GET", body, headers = {}, timeoutMs = 120_000 } = {}) =>
-  new Promise((resolve, reject) => {
-    if (aborted) return reject(new Error("aborted"))
-    const req = http.request(url, { method, headers, agent: keepAlive }, (res) => {
-      const chunks = []
-      res.on("data", (c) => chunks.push(c))
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }))
-      res.on("error", reject)
-    })
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${url}`)))
-    req.on("error", reject)
-    req.end(body)
-  })
+const request = (url, options = {}) => requestOnce(url, { ...options, agent: keepAlive, aborted })
 
 const stackEnv = (dataDir, ports) => {
   const env = {}
@@ -430,16 +360,7 @@ const startStack = async () => {
       liveProcs.delete(stack)
       stopping = true
       const s = performance.now()
-      let sigkill = false
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill("SIGTERM")
-        if (!(await waitExit(proc, 60_000))) {
-          log("  WARNING: the stack did not exit within 60 s of SIGTERM: SIGKILL")
-          sigkill = true
-          proc.kill("SIGKILL")
-          await waitExit(proc, 10_000)
-        }
-      }
+      const sigkill = await terminate(proc, 60_000, "  WARNING: the stack did not exit within 60 s of SIGTERM: SIGKILL")
       const shutdown_ms = performance.now() - s
       const postgres_left_running = [...pgDataDirs].filter((d) => stopLeftoverPostgres(d))
       if (sigkill || postgres_left_running.length > 0) shutdownProblems.push({ sigkill, postgres_left_running })
@@ -622,15 +543,7 @@ const main = async () => {
   if (ARGS.only.has("end_to_end") && !fs.existsSync(path.join(DIST, "stack.js"))) throw new Error("dist/stack.js is missing: run npm run build first")
   log(`temp dir ${TMP}; ${ARGS.quick ? "QUICK" : "full"} run; sections: ${[...ARGS.only].join(", ")}`)
   const result = {
-    machine: {
-      cpus: os.cpus().length,
-      cpu_model: os.cpus()[0]?.model ?? null,
-      mem_gb: round(os.totalmem() / 1024 ** 3, 1),
-      node: process.version,
-      date: new Date().toISOString(),
-      loadavg_start: os.loadavg().map((x) => round(x)),
-      root: isRoot
-    },
+    machine: machineInfo({ kernel: false }),
     config: {
       quick: ARGS.quick,
       sections: [...ARGS.only],
@@ -638,21 +551,7 @@ const main = async () => {
       units: "mb = MiB; text_mb_per_s = extracted characters (ASCII corpus: bytes) per second; ratios are ours / baseline"
     }
   }
-  let failures = 0
-  const section = async (name, fn) => {
-    if (!ARGS.only.has(name) || aborted) return undefined
-    log(`== ${name}`)
-    const t0 = performance.now()
-    try {
-      const r = await fn()
-      log(`== ${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-      return r
-    } catch (e) {
-      failures++
-      log(`!! ${name} failed: ${e.stack ?? e}`)
-      return { error: String(e?.message ?? e).slice(0, 2000) }
-    }
-  }
+  const { section, failures } = sectionRunner({ enabled: (name) => ARGS.only.has(name), aborted: () => aborted })
   try {
     log("bundling the extraction library and the fixture generators")
     const mods = await loadModules()
@@ -669,27 +568,12 @@ const main = async () => {
     if (e2e !== undefined) result.end_to_end = e2e
   } finally {
     const leftovers = await cleanup()
-    result.machine.loadavg_end = os.loadavg().map((x) => round(x))
-    result.total_seconds = round((performance.now() - T_START) / 1000, 1)
-    result.stack_issues = { unexpected_exits: unexpectedExits, shutdown_problems: shutdownProblems }
-    result.cleanup = { postgres_left_running: leftovers, temp_dir_removed: !fs.existsSync(TMP) }
+    finishResult(result, {
+      issuesKey: "stack_issues", issues: { unexpected_exits: unexpectedExits, shutdown_problems: shutdownProblems }, leftovers, tmp: TMP
+    })
   }
   if (aborted) return 130
-  const doc = JSON.stringify(result, null, 2) + "\n"
-  process.stdout.write(doc)
-  if (ARGS.out !== undefined) fs.writeFileSync(ARGS.out, doc)
-  log(`done in ${result.total_seconds} s${failures ? `, ${failures} section(s) failed` : ""}`)
-  return failures === 0 ? 0 : 1
+  return emitResult(result, ARGS.out, failures())
 }
 
-main().then(
-  (code) => {
-    keepAlive.destroy()
-    process.exitCode = code
-  },
-  async (e) => {
-    log(`fatal: ${e.stack ?? e}`)
-    await cleanup()
-    process.exitCode = 1
-  }
-)
+runMain(main, { agent: keepAlive, cleanup })
