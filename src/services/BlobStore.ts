@@ -101,10 +101,13 @@ export class BlobStore extends Effect.Service<BlobStore>()("rustfs/BlobStore", {
         return yield* body.pipe(
           Effect.map(() => ({ tmp, sha256: hasher.digest("hex"), size, head: Buffer.concat(headChunks) })),
           Effect.onExit((exit) =>
-            exit._tag === "Success" ? Effect.void : Effect.promise(() => {
+            exit._tag === "Success" ? Effect.void : Effect.promise(async () => {
               entry.destroy()
               file.destroy()
-              return fs.promises.rm(tmp, { force: true })
+              // The stream opens its file asynchronously: removing it before the stream has closed
+              // could run before the open and leave the part file behind.
+              if (!file.closed) await new Promise<void>((resolve) => file.once("close", () => resolve()))
+              await fs.promises.rm(tmp, { force: true })
             })
           )
         )
