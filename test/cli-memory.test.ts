@@ -7,6 +7,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { cleanCliEnv } from "./support/cliEnv.js"
 import { ensureBuilt, freePort, type Role, startRole } from "./support/process.js"
 
 const ROOT = path.resolve(import.meta.dirname, "..")
@@ -18,9 +19,6 @@ interface Run {
   readonly stderr: string
 }
 
-/** process.env without anything that would point the CLI elsewhere (or at a stack-keys.json). */
-const cleanEnv = (): NodeJS.ProcessEnv =>
-  Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("DEEP_MEMORY_") && k !== "OPENCLAW_DATA_DIR"))
 
 let server: Role | undefined
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cli-memory-"))
@@ -32,7 +30,7 @@ const cli = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<
     const child = spawn(process.execPath, [path.join(ROOT, "dist", "cli.js"), ...args], {
       cwd: ROOT,
       // `dir` holds no stack-keys.json: the last key fallback finds nothing.
-      env: { ...cleanEnv(), OPENCLAW_DATA_DIR: dir, DEEP_MEMORY_BASE_URL: server!.url, DEEP_MEMORY_API_KEY: ADMIN, ...env }
+      env: { ...cleanCliEnv(), OPENCLAW_DATA_DIR: dir, DEEP_MEMORY_BASE_URL: server!.url, DEEP_MEMORY_API_KEY: ADMIN, ...env }
     })
     let out = ""
     let stderr = ""

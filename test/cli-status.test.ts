@@ -10,6 +10,7 @@ import type * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { cleanCliEnv } from "./support/cliEnv.js"
 import { ensureBuilt, freePort, type Role, startRole } from "./support/process.js"
 
 const ROOT = path.resolve(import.meta.dirname, "..")
@@ -22,13 +23,6 @@ interface Run {
   readonly stderr: string
 }
 
-/** process.env without anything that would point the CLI elsewhere or hand it a key. */
-const cleanEnv = (): NodeJS.ProcessEnv =>
-  Object.fromEntries(
-    Object.entries(process.env).filter(([k]) =>
-      !["RUSTFS_", "OPENCLAW_", "DEEP_MEMORY_", "WORKER_"].some((prefix) => k.startsWith(prefix))
-    )
-  )
 
 const tmp = (prefix: string) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
@@ -45,7 +39,7 @@ const runCli = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, cwd = ROOT)
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd,
-      env: { ...cleanEnv(), OPENCLAW_DATA_DIR: emptyDataDir, ...env }
+      env: { ...cleanCliEnv(), OPENCLAW_DATA_DIR: emptyDataDir, ...env }
     })
     let out = ""
     let stderr = ""
@@ -113,7 +107,7 @@ beforeAll(async () => {
   ensureBuilt("cli")
   const generated = spawnSync(process.execPath, [CLI, "keys", "generate", "--tenant", "default"], {
     cwd: ROOT,
-    env: cleanEnv(),
+    env: cleanCliEnv(),
     encoding: "utf8"
   })
   expect(generated.status, generated.stderr).toBe(0)

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { humanBytes } from "../src/cli/format.js"
 import { makeProgress } from "../src/cli/progress.js"
 import { normalizeArgv } from "../src/cli/root.js"
+import { cleanCliEnv } from "./support/cliEnv.js"
 
 const ROOT = path.resolve(import.meta.dirname, "..")
 const CLI = path.join(ROOT, "dist", "cli.js")
@@ -44,14 +45,7 @@ const ensureBuilt = () => {
 const noStackKeys = fs.mkdtempSync(path.join(os.tmpdir(), "cli-nokeys-"))
 
 /** process.env without anything that would point the CLI or server elsewhere or hand it a key. */
-const cleanEnv = (): NodeJS.ProcessEnv => ({
-  ...Object.fromEntries(
-    Object.entries(process.env).filter(([k]) =>
-      !k.startsWith("RUSTFS_") && !k.startsWith("OPENCLAW_") && !k.startsWith("DEEP_MEMORY_") && !k.startsWith("WORKER_")
-    )
-  ),
-  OPENCLAW_DATA_DIR: noStackKeys
-})
+const cleanEnv = (): NodeJS.ProcessEnv => ({ ...cleanCliEnv(), OPENCLAW_DATA_DIR: noStackKeys })
 
 const runCli = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<Run> =>
   new Promise((resolve, reject) => {

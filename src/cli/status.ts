@@ -67,6 +67,22 @@ const readinessOf = <E>(
       isBody(e) ? { ready: false, checks: e.checks, error: null } : { ready: false, checks: {}, error: problem(e) }
   })
 
+/** The fields every HttpApi role's row shares: health and readiness, each with what went wrong. */
+const apiRoleRow = <E>(
+  role: string,
+  url: string,
+  health: Either.Either<{ readonly ok: boolean }, E>,
+  ready: Either.Either<{ readonly ok: boolean; readonly checks: Record<string, string> }, E>,
+  isBody: (e: unknown) => e is { readonly ok: boolean; readonly checks: Record<string, string> },
+  problem: (e: E) => string
+) => ({
+  role,
+  url,
+  healthy: Either.isRight(health) && health.right.ok,
+  health_error: Either.isLeft(health) ? problem(health.left) : null,
+  ...readinessOf(ready, isBody, problem)
+})
+
 /** `/health`, `/readyz` and, with the admin key, the extraction counts by status summed over tenants. */
 const rustfsStatus = Effect.gen(function*() {
   const conn = yield* connection
@@ -86,11 +102,7 @@ const rustfsStatus = Effect.gen(function*() {
     problem
   )
   return {
-    role: "rustfs",
-    url: conn.url,
-    healthy: Either.isRight(health) && health.right.ok,
-    health_error: Either.isLeft(health) ? problem(health.left) : null,
-    ...readinessOf(ready, isRustfsReady, problem),
+    ...apiRoleRow("rustfs", conn.url, health, ready, isRustfsReady, problem),
     extraction: extraction.counts,
     extraction_error: extraction.counts_error
   } satisfies RoleRow & Record<string, unknown>
@@ -111,11 +123,7 @@ const memoryStatus = (options: Omit<MemoryOptionValues, "namespace">) =>
       problem
     )
     return {
-      role: "deep-memory",
-      url: conn.url,
-      healthy: Either.isRight(health) && health.right.ok,
-      health_error: Either.isLeft(health) ? problem(health.left) : null,
-      ...readinessOf(ready, isMemoryReady, problem),
+      ...apiRoleRow("deep-memory", conn.url, health, ready, isMemoryReady, problem),
       update_queue: queue.counts,
       update_queue_error: queue.counts_error
     } satisfies RoleRow & Record<string, unknown>
