@@ -130,7 +130,12 @@ for (const db of testDatabases()) {
         }
         expect(total).toBe(1)
         const admin = yield* client(keys.aAdmin)
-        const stats = yield* admin.queue.updateStats({ urlParams: { namespace: "teamA" } })
+        // the memory is visible as soon as its write commits; the task is marked done just after
+        let stats = yield* admin.queue.updateStats({ urlParams: { namespace: "teamA" } })
+        for (let i = 0; i < 50 && stats.running + stats.pending > 0; i++) {
+          yield* Effect.sleep("100 millis")
+          stats = yield* admin.queue.updateStats({ urlParams: { namespace: "teamA" } })
+        }
         expect(stats).toMatchObject({ pending: 0, running: 0, failed: 0 })
         expect(stats.done_last_hour).toBeGreaterThanOrEqual(1)
         const unscoped = yield* raw(HttpClientRequest.get("/queue/stats").pipe(HttpClientRequest.setHeader("x-api-key", keys.aAdmin)))
